@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs';
+import { asTensor, convGeometry, padInput, tapSlice, toNHWC, type Pad } from './conv-taps.ts';
+
+/**
+ * Conv2DBackpropFilter (the weight gradient of conv2d) built only from ops the wasm backend has,
+ * because tfjs-backend-wasm 4.22.0 lacks it and every conv training step needs it.
+ *
+ * For each kernel tap (i, j): dW[i, j] = X_ij^T · dY, where X_ij is the [N*outH*outW, inC] block of
+ * the padded input that the tap multiplied and dY is [N*outH*outW, outC]. One matMul per tap keeps
+ * the peak extra memory at one tap's slice (an im2col of all taps would be kh*kw times bigger).
+ * Not built on wasm's Conv3DBackpropFilterV2: that kernel is wrong at stride 2 in 4.22.0.
+ */
+
+interface Attrs {
+  strides: number | [number, number];
+  pad: Pad;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+  /** Not passed by tfjs (its conv2d gradient refuses dilations > 1), honoured if a caller does. */
+  dilations?: number | [number, number];
+}
+
+/** The weight gradient as a tensor; the caller owns it. */
+export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Attrs): tf.Tensor4D {
+  return tf.tidy(() => {
+    const xh = toNHWC(x, attrs.dataFormat);
+    const dyh = toNHWC(dy, attrs.dataFormat);
+    const [kh, kw, inC, outC] = attrs.filterShape;
+    const g = convGeometry(xh.shape, attrs.filterShape, attrs.strides, attrs.dilations, attrs.pad,
+      attrs.dimRoundingMode, false);
+    if (g.inChannels !== inC) throw new Error(`input has ${g.inChannels} channels, filterShape says ${inC}`);
+    const want = [g.batch, g.outHeight, g.outWidth, outC];
+    if (dyh.shape.some((d, k) => d !== want[k])) {
+      throw new Error(`dy has shape [${dyh.shape}], expected [${want}] for this conv`);
+    }
+    const rows = g.batch * g.outHeight * g.outWidth;
+    const xp = padInput(xh, g);
+    const dy2 = tf.reshape(dyh, [rows, outC]);
+    const taps: tf.Tensor2D[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        // An inner tidy frees each tap's slice before the next one is cut.
+        taps.push(tf.tidy(() =>
+          tf.matMul(tf.reshape(tapSlice(xp, g, i, j), [rows, inC]), dy2, true, false)));
+      }
+    }
+    return tf.reshape(taps.length === 1 ? taps[0] : tf.stack(taps), [kh, kw, inC, outC]);
+  });
+}
+
+/** Kernel entry point: returns a Tensor, which the engine takes over as the op's output. */
+export const conv2dBackpropFilterKernel: tf.KernelFunc = ({ inputs, attrs }) => {
+  return tf.tidy(() => conv2dBackpropFilter(
+    asTensor<tf.Rank.R4>(inputs.x), asTensor<tf.Rank.R4>(inputs.dy), attrs as unknown as Attrs));
+};
