@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { yolov4ConvLayout } from './layout.ts';
+import { COCO_CLASS_NAMES } from './coco-names.ts';
 
 export type Anchor = [number, number];
 
@@ -155,7 +156,9 @@ function checkResidualWidths(widths: Record<string, number>, blocks: number[], s
   });
 }
 
+/** 80 classes are taken to be COCO's; any other count gets placeholder names. */
 export function defaultClassNames(n: number): string[] {
+  if (n === COCO_CLASS_NAMES.length) return [...COCO_CLASS_NAMES];
   return Array.from({ length: n }, (_, i) => `class${i}`);
 }
 

@@ -1,0 +1,25 @@
+/** What every verb shares: the backend flag and turning known errors into one clear line. */
+import type { Argv } from 'yargs';
+import { selectBackend, type BackendChoice } from '../backend/select.ts';
+
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+
+export function withBackend<T>(y: Argv<T>) {
+  return y.option('backend', {
+    choices: BACKENDS,
+    default: (process.env.YOLO4_BACKEND as BackendChoice | undefined) ?? 'auto',
+    describe: 'compute backend: auto tries tfjs-node-gpu, tfjs-node, wasm, cpu in that order (env YOLO4_BACKEND)',
+    global: true,
+  });
+}
+
+export async function useBackend(choice: string): Promise<void> {
+  await selectBackend(choice as BackendChoice);
+}
+
+export class NotImplementedYet extends Error {
+  constructor(verb: string, issue: string) {
+    super(`"yolo4 ${verb}" is not implemented yet (${issue}).`);
+    this.name = 'NotImplementedYet';
+  }
+}

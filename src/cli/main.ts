@@ -1,0 +1,36 @@
+/** `yolo4 <verb>`: flags are parsed here and in one file per verb; the work is done by library code. */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { withBackend } from './common.ts';
+import * as info from './info.ts';
+import * as importCmd from './import.ts';
+import { pendingCommands } from './not-yet.ts';
+
+const implemented = [info, importCmd];
+
+const cli = withBackend(yargs(hideBin(process.argv)))
+  .scriptName('yolo4')
+  .usage('$0 <verb> [options]\n\nYOLOv4 in TensorFlow.js: import, prune, fine-tune, evaluate and run it.')
+  .command(info)
+  .command(importCmd);
+for (const c of pendingCommands(new Set(implemented.map((m) => m.command.split(' ')[0])))) cli.command(c);
+
+try {
+  await cli
+    .demandCommand(1, 'Give a verb, e.g. `yolo4 info`; see `yolo4 --help`.')
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .fail((msg, err) => {
+      if (err) throw err;
+      console.error(`yolo4: ${msg}\nRun "yolo4 --help" for usage.`);
+      process.exit(2);
+    })
+    .parseAsync();
+} catch (e) {
+  const err = e as Error;
+  console.error(`yolo4: ${err.message}`);
+  if (process.env.YOLO4_DEBUG) console.error(err.stack);
+  process.exit(1);
+}
