@@ -1,0 +1,109 @@
+/**
+ * pycocotools' `COCOeval.accumulate()` for one category: from the per-detection outcomes
+ * (DT_TP / DT_FP / DT_IGNORED for every area range and IoU threshold) to the 101-point
+ * interpolated precision and the final recall.
+ */
+import { DT_FP, DT_TP } from './coco-match.ts';
+import { iota, stableSortDesc } from './coco-sort.ts';
+import type { CocoEvalDims } from './coco-types.ts';
+
+/** np.spacing(1) */
+const EPS = 2.220446049250313e-16;
+
+/** One category's detections after evaluateImg, in pycocotools' concatenation order. */
+export interface CategoryDetections {
+  /** number of detections kept (each image truncated to the largest maxDet) */
+  n: number;
+  /** score of detection c; c runs over images in ascending image id, then by score within the image */
+  scores: Float64Array;
+  /** rank of detection c within its image (0 = highest score); used for the smaller maxDets */
+  rank: Int32Array;
+  /** outcome bytes at state[(a * T + t) * n + c] */
+  state: Uint8Array;
+  /** per area range: number of non-ignored GT boxes */
+  npig: Int32Array;
+  /** false when no image has a GT or a detection of this category (pycocotools: E is empty) */
+  present: boolean;
+}
+
+export class AccumulateScratch {
+  order = new Int32Array(0);
+  tmp = new Int32Array(0);
+  sel = new Int32Array(0);
+  rc = new Float64Array(0);
+  pr = new Float64Array(0);
+
+  ensure(n: number): void {
+    if (this.order.length >= n) return;
+    const m = Math.max(n, this.order.length * 2);
+    this.order = new Int32Array(m);
+    this.tmp = new Int32Array(m);
+    this.sel = new Int32Array(m);
+    this.rc = new Float64Array(m);
+    this.pr = new Float64Array(m);
+  }
+}
+
+/**
+ * Fills precision[:, :, k, :, :] and recall[:, k, :, :] (row-major [T,R,K,A,M] and [T,K,A,M]);
+ * entries are left untouched (-1) where pycocotools skips them: no image with GT or detections
+ * of this category, or no non-ignored GT in an area range.
+ */
+export function accumulateCategory(
+  k: number,
+  cd: CategoryDetections,
+  dims: CocoEvalDims,
+  maxDets: readonly number[],
+  recThrs: readonly number[],
+  precision: Float64Array,
+  recall: Float64Array,
+  s: AccumulateScratch,
+): void {
+  if (!cd.present) return;
+  const { T, R, K, A, M } = dims;
+  const N = cd.n;
+  s.ensure(N);
+  // inds = np.argsort(-dtScores, kind='mergesort') over all images' detections. Sorting once and
+  // filtering by per-image rank < maxDet gives the same order as sorting each truncated list.
+  const order = s.order;
+  order.set(iota(N));
+  stableSortDesc(cd.scores, order, N, s.tmp);
+  const { sel, rc, pr } = s;
+
+  for (let m = 0; m < M; m++) {
+    const maxDet = maxDets[m];
+    let nd = 0;
+    for (let i = 0; i < N; i++) {
+      const c = order[i];
+      if (cd.rank[c] < maxDet) sel[nd++] = c;
+    }
+    for (let a = 0; a < A; a++) {
+      const npig = cd.npig[a];
+      if (npig === 0) continue;
+      for (let t = 0; t < T; t++) {
+        const base = (a * T + t) * N;
+        let tp = 0;
+        let fp = 0;
+        for (let i = 0; i < nd; i++) {
+          const st = cd.state[base + sel[i]];
+          if (st === DT_TP) tp++;
+          else if (st === DT_FP) fp++;
+          rc[i] = tp / npig;
+          pr[i] = tp / (fp + tp + EPS);
+        }
+        recall[((t * K + k) * A + a) * M + m] = nd ? rc[nd - 1] : 0;
+        // precision envelope, right to left
+        for (let i = nd - 1; i > 0; i--) {
+          if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+        }
+        // q[r] = pr[np.searchsorted(rc, recThrs[r], side='left')], 0 past the end
+        let i = 0;
+        for (let r = 0; r < R; r++) {
+          const thr = recThrs[r];
+          while (i < nd && rc[i] < thr) i++;
+          precision[(((t * R + r) * K + k) * A + a) * M + m] = i < nd ? pr[i] : 0;
+        }
+      }
+    }
+  }
+}
