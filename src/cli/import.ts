@@ -1,4 +1,4 @@
-import type { Argv, ArgumentsCamelCase } from 'yargs';
+import type { Argv, ArgumentsCamelCase, CommandModule } from 'yargs';
 import { saveCheckpoint } from '../io/checkpoint.ts';
 import { readClassNames } from '../io/load-weights.ts';
 import { importTorchYolov4 } from '../io/torch-yolov4.ts';
@@ -7,10 +7,10 @@ import { useBackend } from './common.ts';
 
 interface ImportArgs { file: string; out: string; classesFile?: string; inputSize?: number; backend: string }
 
-export const command = 'import <file>';
-export const describe = 'Convert PyTorch YOLOv4 weights (.pth: state_dict or whole model, zip or legacy) into a checkpoint';
+const command = 'import <file>';
+const describe = 'Convert PyTorch YOLOv4 weights (.pth: state_dict or whole model, zip or legacy) into a checkpoint';
 
-export function builder(y: Argv) {
+function builder(y: Argv) {
   return y
     .positional('file', { type: 'string', describe: 'the .pth file', demandOption: true })
     .option('out', { type: 'string', demandOption: true, describe: 'checkpoint directory to write (replaced atomically)' })
@@ -19,7 +19,7 @@ export function builder(y: Argv) {
     .example('$0 import yolo4_weights.pth --out checkpoints/yolov4', 'widths are read from the tensor shapes, so pruned models import too');
 }
 
-export async function handler(argv: ArgumentsCamelCase<ImportArgs>): Promise<void> {
+async function handler(argv: ArgumentsCamelCase<ImportArgs>): Promise<void> {
   await useBackend(argv.backend);
   const classNames = argv.classesFile ? await readClassNames(argv.classesFile) : undefined;
   const { model, config, format, kind } = await importTorchYolov4(argv.file, { classNames, inputSize: argv.inputSize });
@@ -27,3 +27,6 @@ export async function handler(argv: ArgumentsCamelCase<ImportArgs>): Promise<voi
   console.log(`imported ${argv.file} (${format} ${kind}): ${countTrainableParams(model).toLocaleString('en-US')} parameters, ${config.numClasses} classes -> ${argv.out}`);
   model.dispose();
 }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export default { command, describe, builder, handler } as CommandModule<any, any>;

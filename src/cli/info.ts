@@ -1,4 +1,4 @@
-import type { Argv, ArgumentsCamelCase } from 'yargs';
+import type { Argv, ArgumentsCamelCase, CommandModule } from 'yargs';
 import { loadWeights } from '../io/load-weights.ts';
 import { loadConfigFile, resolveConfig, type Yolov4Config } from '../model/config.ts';
 import { buildYolov4 } from '../model/yolov4.ts';
@@ -7,10 +7,10 @@ import { useBackend } from './common.ts';
 
 interface InfoArgs { weights?: string; config?: string; inputSize?: number; json: boolean; allLayers: boolean; backend: string }
 
-export const command = 'info';
-export const describe = 'Parameters, FLOPs and a per-layer table of a checkpoint, a .pth file or a config';
+const command = 'info';
+const describe = 'Parameters, FLOPs and a per-layer table of a checkpoint, a .pth file or a config';
 
-export function builder(y: Argv) {
+function builder(y: Argv) {
   return y
     .option('weights', { type: 'string', describe: 'checkpoint directory or PyTorch .pth file' })
     .option('config', { type: 'string', describe: 'model config JSON (used when --weights is not given; default: the standard 80-class YOLOv4)' })
@@ -21,7 +21,7 @@ export function builder(y: Argv) {
     .example('$0 info --weights checkpoints/pruned --input-size 608 --json', 'machine-readable');
 }
 
-export async function handler(argv: ArgumentsCamelCase<InfoArgs>): Promise<void> {
+async function handler(argv: ArgumentsCamelCase<InfoArgs>): Promise<void> {
   await useBackend(argv.backend);
   let config: Yolov4Config;
   let model;
@@ -64,3 +64,6 @@ export async function handler(argv: ArgumentsCamelCase<InfoArgs>): Promise<void>
   }
   model.dispose();
 }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export default { command, describe, builder, handler } as CommandModule<any, any>;

@@ -2,8 +2,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { withBackend } from './common.ts';
-import * as info from './info.ts';
-import * as importCmd from './import.ts';
+import info from './info.ts';
+import importCmd from './import.ts';
 import { pendingCommands } from './not-yet.ts';
 
 const implemented = [info, importCmd];
@@ -13,7 +13,7 @@ const cli = withBackend(yargs(hideBin(process.argv)))
   .usage('$0 <verb> [options]\n\nYOLOv4 in TensorFlow.js: import, prune, fine-tune, evaluate and run it.')
   .command(info)
   .command(importCmd);
-for (const c of pendingCommands(new Set(implemented.map((m) => m.command.split(' ')[0])))) cli.command(c);
+for (const c of pendingCommands(new Set(implemented.map((m) => String(m.command).split(' ')[0])))) cli.command(c);
 
 try {
   await cli

@@ -110,9 +110,9 @@ export function convWidthsOf(model: tf.LayersModel): Record<string, number> {
 
 /** Trainable parameter count, the number PyTorch reports (BN running statistics excluded). */
 export function countTrainableParams(model: tf.LayersModel): number {
-  return model.trainableWeights.reduce((n, w) => n + w.shape.reduce((a, b) => a * (b as number), 1), 0);
+  return model.trainableWeights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
 }
 
 export function countNonTrainableParams(model: tf.LayersModel): number {
-  return model.nonTrainableWeights.reduce((n, w) => n + w.shape.reduce((a, b) => a * (b as number), 1), 0);
+  return model.nonTrainableWeights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
 }

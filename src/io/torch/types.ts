@@ -1,6 +1,6 @@
 /**
- * Tensor dtypes: the public types, PyTorch storage class names, element sizes
- * and the typed arrays used to hold each dtype.
+ * Public types (tensor, state dict, parse result) and the dtype tables:
+ * PyTorch storage class names, element sizes and the typed array of each dtype.
  */
 
 export type TorchDType =
@@ -34,6 +34,14 @@ export interface TorchTensor {
 
 /** Keys like 'backbone.conv1.conv.weight', in the order PyTorch's state_dict() gives. */
 export type StateDict = Map<string, TorchTensor>;
+
+export interface ParsedTorchFile {
+  stateDict: StateDict;
+  /** 'zip' for torch >= 1.6 torch.save, 'legacy' for _use_new_zipfile_serialization=False. */
+  format: 'zip' | 'legacy';
+  /** 'state_dict' for a saved state dict, 'module' for a pickled nn.Module (torch.save(model)). */
+  kind: 'state_dict' | 'module';
+}
 
 export const ELEMENT_SIZE: Readonly<Record<TorchDType, number>> = {
   float32: 4,

@@ -1,0 +1,127 @@
+/**
+ * SGD (momentum, Nesterov) and Adam over tf.Variables, written out so that the state (step count,
+ * momentum and moment buffers by variable name) can be saved in a checkpoint and restored exactly.
+ * Weight decay is added to the gradient (PyTorch's L2 form) only for the variables the caller marks,
+ * conv kernels in the reference recipe.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface OptimizerOptions {
+  kind: 'sgd' | 'adam';
+  momentum: number;
+  nesterov: boolean;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+}
+
+export const DEFAULT_OPTIMIZER: OptimizerOptions = {
+  kind: 'sgd', momentum: 0.937, nesterov: true, beta1: 0.937, beta2: 0.999, epsilon: 1e-8, weightDecay: 5e-4,
+};
+
+export interface OptimizerState {
+  json: { kind: string; step: number; slots: { name: string; slot: string; shape: number[] }[] };
+  weights: Uint8Array;
+}
+
+export class Optimizer {
+  step = 0;
+  private slots = new Map<string, tf.Variable>();
+
+  constructor(readonly opts: OptimizerOptions, private readonly decayed: (variableName: string) => boolean) {}
+
+  /**
+   * One update at learning rate `lr`. Each entry names its variable by a stable key (the layer
+   * weight's original name, e.g. "conv2.0.conv/kernel"), which is what the saved state refers to.
+   */
+  apply(entries: { name: string; variable: tf.Variable; grad: tf.Tensor }[], lr: number): void {
+    this.step += 1;
+    const { kind, momentum, nesterov, beta1, beta2, epsilon, weightDecay } = this.opts;
+    tf.tidy(() => {
+      for (const { name, variable: v, grad } of entries) {
+        let g = grad;
+        if (weightDecay > 0 && this.decayed(name)) g = tf.add(g, tf.mul(v, weightDecay));
+        if (kind === 'sgd') {
+          const buf = this.slot(name, v, 'momentum');
+          const next = tf.add(tf.mul(buf, momentum), g);
+          buf.assign(next);
+          const d = nesterov ? tf.add(g, tf.mul(next, momentum)) : next;
+          v.assign(tf.sub(v, tf.mul(d, lr)));
+        } else {
+          const m = this.slot(name, v, 'm');
+          const s = this.slot(name, v, 'v');
+          const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
+          const s1 = tf.add(tf.mul(s, beta2), tf.mul(tf.square(g), 1 - beta2));
+          m.assign(m1);
+          s.assign(s1);
+          const mHat = tf.div(m1, 1 - beta1 ** this.step);
+          const sHat = tf.div(s1, 1 - beta2 ** this.step);
+          v.assign(tf.sub(v, tf.mul(tf.div(mHat, tf.add(tf.sqrt(sHat), epsilon)), lr)));
+        }
+      }
+    });
+  }
+
+  private slot(name: string, v: tf.Variable, slot: string): tf.Variable {
+    const key = `${name}#${slot}`;
+    let s = this.slots.get(key);
+    if (!s) {
+      s = tf.variable(tf.zerosLike(v), false);
+      this.slots.set(key, s);
+    }
+    return s;
+  }
+
+  async getState(): Promise<OptimizerState> {
+    const slots: OptimizerState['json']['slots'] = [];
+    const chunks: Float32Array[] = [];
+    for (const [key, t] of this.slots) {
+      const i = key.lastIndexOf('#');
+      slots.push({ name: key.slice(0, i), slot: key.slice(i + 1), shape: t.shape });
+      chunks.push((await t.data()) as Float32Array);
+    }
+    const total = chunks.reduce((n, c) => n + c.length, 0);
+    const all = new Float32Array(total);
+    let off = 0;
+    for (const c of chunks) {
+      all.set(c, off);
+      off += c.length;
+    }
+    return { json: { kind: this.opts.kind, step: this.step, slots }, weights: new Uint8Array(all.buffer) };
+  }
+
+  setState(state: OptimizerState): void {
+    if (state.json.kind !== this.opts.kind) {
+      throw new Error(`the saved optimizer is ${state.json.kind}, this run uses ${this.opts.kind}`);
+    }
+    const floats = new Float32Array(state.weights.buffer.slice(state.weights.byteOffset, state.weights.byteOffset + state.weights.byteLength));
+    this.dispose();
+    let off = 0;
+    for (const { name, slot, shape } of state.json.slots) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (off + n > floats.length) throw new Error('optimizer state is truncated');
+      this.slots.set(`${name}#${slot}`, tf.variable(tf.tensor(floats.subarray(off, off + n), shape), false));
+      off += n;
+    }
+    this.step = state.json.step;
+  }
+
+  dispose(): void {
+    for (const s of this.slots.values()) s.dispose();
+    this.slots.clear();
+  }
+}
+
+/** Scales gradients so their global L2 norm is at most maxNorm; returns the norm before clipping. */
+export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: number } {
+  const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+  if (!(norm > maxNorm)) return { grads, norm };
+  const scale = maxNorm / (norm + 1e-6);
+  const out: Record<string, tf.Tensor> = {};
+  for (const [k, g] of Object.entries(grads)) {
+    out[k] = tf.mul(g, scale);
+    g.dispose();
+  }
+  return { grads: out, norm };
+}
