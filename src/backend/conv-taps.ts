@@ -74,32 +74,71 @@ export function convGeometry(
   };
 }
 
-/** The input with the conv's zero padding applied, so every tap is a plain strided slice. */
-export function padInput(x: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
-  if (g.padTop === 0 && g.padBottom === 0 && g.padLeft === 0 && g.padRight === 0) return x;
-  return tf.pad(x, [[0, 0], [g.padTop, g.padBottom], [g.padLeft, g.padRight], [0, 0]]);
-}
-
 /**
- * The [N, outH, outW, C] block of the padded input that kernel tap (i, j) multiplies: rows
- * i*dilation + k*stride for k < outH (same for columns). Returns xp itself when that is the whole
- * tensor (1x1 kernel, stride 1, no padding), to avoid a copy.
+ * Cuts, for each kernel tap (i, j), the [N, outH, outW, C] block of the zero-padded input that the
+ * tap multiplied: rows i*dilation + k*stride (k < outH), same for columns. Must be used inside a
+ * tf.tidy, which owns the tensors it makes.
+ *
+ * Strided slicing is slow on wasm (and rank-6 reshapes slower still), so for stride s the padded
+ * input is split once into s*s "phase" images with two contiguous rank-3 slices each; every tap is
+ * then a plain slice of one phase image. For stride 1 the phase image is the padded input itself.
  */
-export function tapSlice(xp: tf.Tensor4D, g: ConvGeometry, i: number, j: number): tf.Tensor4D {
-  const [n, hp, wp, c] = xp.shape;
-  const r0 = i * g.dilationHeight;
-  const c0 = j * g.dilationWidth;
-  const r1 = r0 + (g.outHeight - 1) * g.strideHeight + 1;
-  const c1 = c0 + (g.outWidth - 1) * g.strideWidth + 1;
-  if (r1 > hp || c1 > wp) {
-    throw new Error(`tap (${i},${j}) reads rows ${r0}..${r1 - 1}, cols ${c0}..${c1 - 1} of a padded ` +
-      `input of ${hp}x${wp}: geometry mismatch`);
+export class TapReader {
+  private readonly phases = new Map<number, tf.Tensor4D>();
+
+  constructor(x: tf.Tensor4D, private readonly g: ConvGeometry) {
+    // Round the padded size up to a multiple of the stride so phases have equal sizes; the extra
+    // rows are zeros beyond the last one any tap reads.
+    const hp = x.shape[1] + g.padTop + g.padBottom;
+    const wp = x.shape[2] + g.padLeft + g.padRight;
+    const extraH = Math.ceil(hp / g.strideHeight) * g.strideHeight - hp;
+    const extraW = Math.ceil(wp / g.strideWidth) * g.strideWidth - wp;
+    const bottom = g.padBottom + extraH;
+    const right = g.padRight + extraW;
+    const xp = g.padTop === 0 && bottom === 0 && g.padLeft === 0 && right === 0 ? x :
+      tf.pad(x, [[0, 0], [g.padTop, bottom], [g.padLeft, right], [0, 0]]);
+    // Cut every phase a tap needs now, in the caller's tidy: cut lazily inside a per-tap tidy,
+    // the cached image would be disposed with that tap.
+    for (let i = 0; i < g.filterHeight; i++) {
+      for (let j = 0; j < g.filterWidth; j++) {
+        const p = (i * g.dilationHeight) % g.strideHeight;
+        const q = (j * g.dilationWidth) % g.strideWidth;
+        const key = p * g.strideWidth + q;
+        if (!this.phases.has(key)) this.phases.set(key, this.cutPhase(xp, p, q));
+      }
+    }
+    // With stride > 1 the phases are copies; drop the padded input now to lower peak memory.
+    if (xp !== x && (g.strideHeight > 1 || g.strideWidth > 1)) xp.dispose();
   }
-  if (g.strideHeight === 1 && g.strideWidth === 1) {
-    if (r0 === 0 && c0 === 0 && r1 === hp && c1 === wp) return xp;
-    return tf.slice(xp, [0, r0, c0, 0], [n, r1 - r0, c1 - c0, c]);
+
+  /** The block tap (i, j) saw, [N, outH, outW, C]; may be the padded input itself (no copy). */
+  tap(i: number, j: number): tf.Tensor4D {
+    const g = this.g;
+    const rowOff = i * g.dilationHeight;
+    const colOff = j * g.dilationWidth;
+    const img = this.phases.get((rowOff % g.strideHeight) * g.strideWidth + colOff % g.strideWidth)!;
+    const r0 = Math.floor(rowOff / g.strideHeight);
+    const c0 = Math.floor(colOff / g.strideWidth);
+    const [n, h, w, c] = img.shape;
+    if (r0 + g.outHeight > h || c0 + g.outWidth > w) {
+      throw new Error(`tap (${i},${j}) reads past the padded input: geometry mismatch`);
+    }
+    if (r0 === 0 && c0 === 0 && g.outHeight === h && g.outWidth === w) return img;
+    return tf.slice(img, [0, r0, c0, 0], [n, g.outHeight, g.outWidth, c]);
   }
-  return tf.stridedSlice(xp, [0, r0, c0, 0], [n, r1, c1, c], [1, g.strideHeight, g.strideWidth, 1]) as tf.Tensor4D;
+
+  /** Rows p, p+s, p+2s, ... and columns q, q+s, ... of the padded input. */
+  private cutPhase(xp: tf.Tensor4D, p: number, q: number): tf.Tensor4D {
+    const [n, hp, wp, c] = xp.shape;
+    const sh = this.g.strideHeight;
+    const sw = this.g.strideWidth;
+    const h = hp / sh;
+    const w = wp / sw;
+    let t: tf.Tensor = xp;
+    if (sh > 1) t = tf.slice(tf.reshape(t, [n * h, sh, wp * c]), [0, p, 0], [n * h, 1, wp * c]);
+    if (sw > 1) t = tf.slice(tf.reshape(t, [n * h * w, sw, c]), [0, q, 0], [n * h * w, 1, c]);
+    return tf.reshape(t, [n, h, w, c]);
+  }
 }
 
 /** A kernel input as a Tensor (the engine passes Tensors, a backend may pass bare TensorInfos). */

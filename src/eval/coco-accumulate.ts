@@ -4,7 +4,7 @@
  * interpolated precision and the final recall.
  */
 import { DT_FP, DT_TP } from './coco-match.ts';
-import { iota, stableSortDesc } from './coco-sort.ts';
+import { stableSortDesc } from './coco-sort.ts';
 import type { CocoEvalDims } from './coco-types.ts';
 
 /** np.spacing(1) */
@@ -30,7 +30,6 @@ export class AccumulateScratch {
   order = new Int32Array(0);
   tmp = new Int32Array(0);
   sel = new Int32Array(0);
-  rc = new Float64Array(0);
   pr = new Float64Array(0);
 
   ensure(n: number): void {
@@ -39,7 +38,6 @@ export class AccumulateScratch {
     this.order = new Int32Array(m);
     this.tmp = new Int32Array(m);
     this.sel = new Int32Array(m);
-    this.rc = new Float64Array(m);
     this.pr = new Float64Array(m);
   }
 }
@@ -66,10 +64,11 @@ export function accumulateCategory(
   // inds = np.argsort(-dtScores, kind='mergesort') over all images' detections. Sorting once and
   // filtering by per-image rank < maxDet gives the same order as sorting each truncated list.
   const order = s.order;
-  order.set(iota(N));
+  for (let i = 0; i < N; i++) order[i] = i;
   stableSortDesc(cd.scores, order, N, s.tmp);
-  const { sel, rc, pr } = s;
+  const { sel, pr } = s;
 
+  let prevNd = -1;
   for (let m = 0; m < M; m++) {
     const maxDet = maxDets[m];
     let nd = 0;
@@ -77,32 +76,65 @@ export function accumulateCategory(
       const c = order[i];
       if (cd.rank[c] < maxDet) sel[nd++] = c;
     }
+    if (nd === prevNd) {
+      // maxDets are ascending, so the same count means the same detections: copy the results
+      copySetting(m - 1, m, k, dims, precision, recall, cd.npig);
+      continue;
+    }
+    prevNd = nd;
     for (let a = 0; a < A; a++) {
       const npig = cd.npig[a];
       if (npig === 0) continue;
       for (let t = 0; t < T; t++) {
         const base = (a * T + t) * N;
+        // pycocotools builds rc = tp/npig and pr = tp/(fp+tp+eps) at every detection, makes pr
+        // non-increasing from the right and reads pr at searchsorted(rc, recThrs, 'left').
+        // rc only grows at true positives and pr only falls between them, so the first index with
+        // rc >= thr (thr > 0) is a TP, and the envelope there is the max of pr over the later TPs;
+        // for thr == 0 the answer is the max over all TPs (0 without any). We therefore keep pr at
+        // the TPs only: same float operations, same values.
         let tp = 0;
         let fp = 0;
         for (let i = 0; i < nd; i++) {
           const st = cd.state[base + sel[i]];
-          if (st === DT_TP) tp++;
-          else if (st === DT_FP) fp++;
-          rc[i] = tp / npig;
-          pr[i] = tp / (fp + tp + EPS);
+          if (st === DT_TP) {
+            tp++;
+            pr[tp - 1] = tp / (fp + tp + EPS);
+          } else if (st === DT_FP) fp++;
         }
-        recall[((t * K + k) * A + a) * M + m] = nd ? rc[nd - 1] : 0;
-        // precision envelope, right to left
-        for (let i = nd - 1; i > 0; i--) {
-          if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+        const nTp = tp;
+        recall[((t * K + k) * A + a) * M + m] = nd ? nTp / npig : 0;
+        for (let j = nTp - 1; j > 0; j--) {
+          if (pr[j] > pr[j - 1]) pr[j - 1] = pr[j];
         }
-        // q[r] = pr[np.searchsorted(rc, recThrs[r], side='left')], 0 past the end
-        let i = 0;
+        const pBase = (t * R * K + k) * A * M + a * M + m;
+        const pStride = K * A * M;
+        let j = 0;
         for (let r = 0; r < R; r++) {
           const thr = recThrs[r];
-          while (i < nd && rc[i] < thr) i++;
-          precision[(((t * R + r) * K + k) * A + a) * M + m] = i < nd ? pr[i] : 0;
+          // first TP j whose recall (j + 1) / npig reaches thr; thr <= 0 takes the first TP
+          while (j < nTp && (j + 1) / npig < thr) j++;
+          precision[pBase + r * pStride] = j < nTp ? pr[j] : 0;
         }
+      }
+    }
+  }
+}
+
+/** precision/recall[..., k, a, mTo] = [..., k, a, mFrom] for the area ranges that have GT. */
+function copySetting(
+  mFrom: number, mTo: number, k: number, dims: CocoEvalDims,
+  precision: Float64Array, recall: Float64Array, npig: Int32Array,
+): void {
+  const { T, R, K, A, M } = dims;
+  for (let a = 0; a < A; a++) {
+    if (npig[a] === 0) continue;
+    for (let t = 0; t < T; t++) {
+      const ri = ((t * K + k) * A + a) * M;
+      recall[ri + mTo] = recall[ri + mFrom];
+      for (let r = 0; r < R; r++) {
+        const pi = (((t * R + r) * K + k) * A + a) * M;
+        precision[pi + mTo] = precision[pi + mFrom];
       }
     }
   }

@@ -239,7 +239,7 @@ export function evaluateCoco(gt: CocoGroundTruth, dets: CocoDetection[], opts: C
       const D0 = di - d0;
       if (D0 > 1) {
         if (sortTmp.length < D0) sortTmp = new Int32Array(Math.max(D0, sortTmp.length * 2));
-        stableSortDesc(dScore, dOrder.subarray(d0, di), D0, sortTmp);
+        stableSortDesc(dScore, dOrder, D0, sortTmp, d0);
       }
       N += Math.min(D0, maxDetLast);
     }

@@ -6,27 +6,22 @@
 const INSERTION_RUN = 16;
 
 /**
- * Sorts `idx[0..n)` in place so that `keys[idx[i]]` is non-increasing; equal keys keep
+ * Sorts `idx[off .. off+n)` in place so that `keys[idx[i]]` is non-increasing; equal keys keep
  * their relative order (stable). `tmp` must hold at least n entries.
  * Equivalent to `idx = idx[np.argsort(-keys[idx], kind='mergesort')]` for finite keys.
  */
-export function stableSortDesc(keys: ArrayLike<number>, idx: Int32Array, n: number, tmp: Int32Array): void {
-  // 1. insertion-sort runs of INSERTION_RUN elements
-  for (let lo = 0; lo < n; lo += INSERTION_RUN) {
-    const hi = Math.min(lo + INSERTION_RUN, n);
-    for (let i = lo + 1; i < hi; i++) {
-      const v = idx[i];
-      const kv = keys[v];
-      let j = i - 1;
-      // strictly smaller keys move right: equal keys stay in front (stable)
-      while (j >= lo && keys[idx[j]] < kv) {
-        idx[j + 1] = idx[j];
-        j--;
-      }
-      idx[j + 1] = v;
-    }
+export function stableSortDesc(keys: ArrayLike<number>, idx: Int32Array, n: number, tmp: Int32Array, off = 0): void {
+  if (n <= INSERTION_RUN) {
+    insertionSortDesc(keys, idx, off, off + n);
+    return;
   }
-  if (n <= INSERTION_RUN) return;
+  if (off !== 0) {
+    // longer window: sort a view of it (keeps the merge loops offset-free)
+    stableSortDesc(keys, idx.subarray(off, off + n), n, tmp);
+    return;
+  }
+  // 1. insertion-sort runs of INSERTION_RUN elements
+  for (let lo = 0; lo < n; lo += INSERTION_RUN) insertionSortDesc(keys, idx, lo, Math.min(lo + INSERTION_RUN, n));
   // 2. bottom-up merges, ping-ponging between idx and tmp
   let src = idx;
   let dst = tmp;
@@ -50,6 +45,21 @@ export function stableSortDesc(keys: ArrayLike<number>, idx: Int32Array, n: numb
     dst = t;
   }
   if (src !== idx) idx.set(src.subarray(0, n));
+}
+
+/** Stable insertion sort of idx[lo .. hi) by keys, descending. */
+function insertionSortDesc(keys: ArrayLike<number>, idx: Int32Array, lo: number, hi: number): void {
+  for (let i = lo + 1; i < hi; i++) {
+    const v = idx[i];
+    const kv = keys[v];
+    let j = i - 1;
+    // strictly smaller keys move right: equal keys stay in front (stable)
+    while (j >= lo && keys[idx[j]] < kv) {
+      idx[j + 1] = idx[j];
+      j--;
+    }
+    idx[j + 1] = v;
+  }
 }
 
 /**

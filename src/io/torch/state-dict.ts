@@ -15,6 +15,9 @@ export interface FoundStateDict {
   tensors: Map<string, PendingTensor>;
 }
 
+/** Python itself cannot pickle deeper trees (recursion limit ~1000). */
+const MAX_MODULE_DEPTH = 2000;
+
 const CHECKPOINT_KEYS = ['state_dict', 'model_state_dict', 'model', 'net', 'module'];
 
 /** A module container: an instance whose state has the nn.Module bookkeeping dicts. */
@@ -26,7 +29,7 @@ function isModule(v: PyValue): v is PyInstance & { state: PyDict } {
   );
 }
 
-function isStateDict(v: PyValue): v is PyDict {
+function isStateDict(v: PyValue): boolean {
   if (!(v instanceof PyDict)) return false;
   let tensors = 0;
   for (const [k, x] of v.entries) {
@@ -60,7 +63,7 @@ export function findStateDict(root: PyValue, where: string): FoundStateDict {
       walkModule(c, '', tensors, new Set(), where);
       return { kind: 'module', tensors };
     }
-    if (isStateDict(c)) {
+    if (c instanceof PyDict && isStateDict(c)) {
       const tensors = new Map<string, PendingTensor>();
       for (const [k, v] of c.entries) if (v instanceof PendingTensor) tensors.set(k as string, v);
       return { kind: 'state_dict', tensors };
@@ -90,6 +93,9 @@ function walkModule(
 ): void {
   const owner = prefix === '' ? mod.cls.qualifiedName : prefix.slice(0, -1);
   if (path.has(mod)) throw new TorchFormatError(`${where}: the module tree has a cycle at "${owner}".`);
+  if (path.size >= MAX_MODULE_DEPTH) {
+    throw new TorchFormatError(`${where}: the module tree is nested more than ${MAX_MODULE_DEPTH} levels deep at "${owner}".`);
+  }
   path.add(mod);
 
   const nonPersistent = new Set<PyValue>();

@@ -1,0 +1,164 @@
+/**
+ * One training sample: decode + augment an item of the dataset into a `size x size` RGB canvas and
+ * its boxes in canvas pixels. Every random draw comes from the sample's own `Rng` and happens before
+ * the decodes it governs, so a sample depends only on its seed, not on I/O timing.
+ *
+ * - augment null: letterbox (centred, gray padding), the evaluation input.
+ * - else with probability `mosaic`: a mosaic of this item and 3 random others, HSV jitter on the
+ *   whole, then with probability `mixup` a 50/50 blend with a single-image sample of a random item
+ *   (boxes of both kept);
+ * - otherwise a single image: random aspect/scale/placement, flip, HSV jitter.
+ * Boxes are clipped to the canvas (to the quadrant in a mosaic) and dropped under `minBoxSize`.
+ */
+import type { AugmentOptions } from './augment-options.ts';
+import { clipBoxes, type Affine } from './box-ops.ts';
+import { applyHsvGains, sampleHsvGains } from './hsv.ts';
+import { probeImage, type RgbImage, type Size } from './image-io.ts';
+import { letterboxPlacement, placementAffine } from './letterbox.ts';
+import { mosaicBoxes, sampleMosaicLayout } from './mosaic.ts';
+import { blendInto, newCanvas } from './pixels.ts';
+import { placeBoxes } from './place-boxes.ts';
+import { drawPlaced, type Placement } from './placed-image.ts';
+import type { Rng } from './prng.ts';
+import { sampleRandomPlacement } from './random-placement.ts';
+import type { Box, DatasetItem } from './types.ts';
+
+export interface SampleInfo {
+  id: string | number;
+  file: string;
+  /** Original image size. */
+  width: number;
+  height: number;
+  cocoImageId?: number;
+  /**
+   * Original pixels -> input pixels, for single, unmirrored samples (always so without augmentation):
+   * `invertAffineBoxes(predictions, transform)` gives boxes in the original image. Absent otherwise.
+   */
+  transform?: Affine;
+  mosaic: boolean;
+  mixup: boolean;
+  flip: boolean;
+}
+
+export interface Sample {
+  image: RgbImage;
+  /** In input pixels. */
+  boxes: Box[];
+  info: SampleInfo;
+}
+
+/** An image of the dataset failed to decode: which one (the loader's `skipBad` needs to know). */
+export class SampleSourceError extends Error {
+  constructor(
+    readonly index: number,
+    readonly cause: unknown,
+  ) {
+    super((cause as Error).message);
+    this.name = 'SampleSourceError';
+  }
+}
+
+export interface SampleContext {
+  items: readonly DatasetItem[];
+  size: number;
+  augment: AugmentOptions | null;
+  /** A random usable item index (the loader skips images known to be bad). */
+  pick: (rng: Rng) => number;
+}
+
+async function sizeOf(items: readonly DatasetItem[], index: number): Promise<Size> {
+  const it = items[index];
+  if (it.width === undefined || it.height === undefined) {
+    try {
+      const s = await probeImage(it.file);
+      it.width = s.width;
+      it.height = s.height;
+    } catch (e) {
+      throw new SampleSourceError(index, e);
+    }
+  }
+  return { width: it.width!, height: it.height! };
+}
+
+async function draw(ctx: SampleContext, canvas: RgbImage, index: number, p: Placement, opts: Parameters<typeof drawPlaced>[3]) {
+  try {
+    await drawPlaced(canvas, ctx.items[index].file, p, opts);
+  } catch (e) {
+    throw new SampleSourceError(index, e);
+  }
+}
+
+function baseInfo(item: DatasetItem, s: Size): SampleInfo {
+  const info: SampleInfo = { id: item.id, file: item.file, width: s.width, height: s.height, mosaic: false, mixup: false, flip: false };
+  if (item.cocoImageId !== undefined) info.cocoImageId = item.cocoImageId;
+  return info;
+}
+
+/** Plain letterbox of one item (no randomness). */
+export async function letterboxSample(ctx: SampleContext, index: number): Promise<Sample> {
+  const item = ctx.items[index];
+  const s = await sizeOf(ctx.items, index);
+  const p = letterboxPlacement(s.width, s.height, ctx.size);
+  const image = newCanvas(ctx.size, ctx.size);
+  await draw(ctx, image, index, p, { expect: s });
+  const boxes = clipBoxes(placeBoxes(item.boxes, s.width, s.height, p, false), 0, 0, ctx.size, ctx.size, ctx.augment?.minBoxSize ?? 1);
+  return { image, boxes, info: { ...baseInfo(item, s), transform: placementAffine(s.width, s.height, p) } };
+}
+
+/** Single-image augmentation: random scale/aspect/placement, flip, HSV. */
+export async function singleSample(ctx: SampleContext, index: number, rng: Rng, aug: AugmentOptions): Promise<Sample> {
+  const item = ctx.items[index];
+  const s = await sizeOf(ctx.items, index);
+  const S = ctx.size;
+  const p = sampleRandomPlacement(rng, s.width, s.height, S, aug);
+  const flip = rng.chance(aug.flip);
+  const gains = aug.hsv ? sampleHsvGains(rng, aug.hsv) : null;
+  const image = newCanvas(S, S);
+  await draw(ctx, image, index, p, { flip, expect: s });
+  if (gains) applyHsvGains(image, gains);
+  const boxes = clipBoxes(placeBoxes(item.boxes, s.width, s.height, p, flip), 0, 0, S, S, aug.minBoxSize);
+  const info = { ...baseInfo(item, s), flip };
+  if (!flip) info.transform = placementAffine(s.width, s.height, p);
+  return { image, boxes, info };
+}
+
+/** Mosaic of `index` and three random items, then maybe mixup. */
+export async function mosaicSample(ctx: SampleContext, index: number, rng: Rng, aug: AugmentOptions): Promise<Sample> {
+  const S = ctx.size;
+  const indices = [index, ctx.pick(rng), ctx.pick(rng), ctx.pick(rng)];
+  const sizes: Size[] = [];
+  for (const i of indices) sizes.push(await sizeOf(ctx.items, i));
+  const layout = sampleMosaicLayout(rng, sizes, S, {
+    scale: aug.mosaicScale,
+    jitter: aug.jitter,
+    flip: aug.flip,
+    center: aug.mosaicCenter,
+  });
+  const gains = aug.hsv ? sampleHsvGains(rng, aug.hsv) : null;
+  const image = newCanvas(S, S);
+  await Promise.all(
+    layout.tiles.map((t, q) => draw(ctx, image, indices[q], t.placement, { flip: t.flip, clip: t.region, expect: sizes[q] })),
+  );
+  if (gains) applyHsvGains(image, gains);
+  let boxes = mosaicBoxes(
+    layout,
+    indices.map((i, q) => ({ boxes: ctx.items[i].boxes, width: sizes[q].width, height: sizes[q].height })),
+    aug.minBoxSize,
+  );
+  const info = { ...baseInfo(ctx.items[index], sizes[0]), mosaic: true };
+  if (rng.chance(aug.mixup)) {
+    const other = await singleSample(ctx, ctx.pick(rng), rng, aug);
+    blendInto(image, other.image, 0.5);
+    boxes = boxes.concat(other.boxes);
+    info.mixup = true;
+  }
+  return { image, boxes, info };
+}
+
+/** The sample for `index` under `ctx.augment`. */
+export async function makeSample(ctx: SampleContext, index: number, rng: Rng): Promise<Sample> {
+  const aug = ctx.augment;
+  if (!aug) return letterboxSample(ctx, index);
+  if (rng.chance(aug.mosaic)) return mosaicSample(ctx, index, rng, aug);
+  return singleSample(ctx, index, rng, aug);
+}

@@ -1,0 +1,218 @@
+/**
+ * Prediction on image files: expand paths/folders/globs, letterbox, detect in batches, draw, write JSON.
+ */
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import fg from 'fast-glob';
+import type { Yolov4Config } from '../model/config.ts';
+import { decodeOptionsFromConfig } from './decode.ts';
+import { detectBatch, type Predictor } from './detect.ts';
+import { drawDetections, type DrawOptions } from './draw.ts';
+import { letterboxImage, type LetterboxResult, type ResizeMode } from './letterbox.ts';
+import type { Detection, NmsOptions } from './nms.ts';
+
+export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'bmp', 'webp', 'tif', 'tiff', 'gif', 'avif', 'heic'];
+
+export interface PredictImagesOptions {
+  /** Score threshold (default 0.25). */
+  conf?: number;
+  /** NMS IoU threshold (default 0.45). */
+  iou?: number;
+  maxDetections?: number;
+  classAgnostic?: boolean;
+  multiLabel?: boolean;
+  /** Write `predictions.json` in outDir (default true). */
+  saveJson?: boolean;
+  /** Write annotated images (default true). */
+  saveImages?: boolean;
+  /** Class names (default: the config's). */
+  classNames?: string[];
+  /** 'letterbox' (default) or 'resize'. */
+  mode?: ResizeMode;
+  /** Images per forward pass (default 1). */
+  batch?: number;
+  /** Network input size, a multiple of 32 (default: the config's). */
+  inputSize?: number;
+  /** darknet scale_x_y per head (default 1). */
+  scaleXY?: number[];
+  /** 'throw' (default) stops at the first unreadable image; 'skip' reports it via onError and goes on. */
+  onBadImage?: 'throw' | 'skip';
+  onError?: (file: string, error: Error) => void;
+  onProgress?: (p: PredictProgress) => void;
+  draw?: Omit<DrawOptions, 'classNames'>;
+}
+
+export interface PredictProgress {
+  done: number;
+  total: number;
+  file: string;
+  detections: number;
+  /** Images per second since the start. */
+  imagesPerSecond: number;
+}
+
+export interface JsonDetection {
+  class: string;
+  classId: number;
+  score: number;
+  box: [number, number, number, number];
+}
+
+export interface ImagePrediction {
+  image: string;
+  width: number;
+  height: number;
+  /** Annotated image path, if written. */
+  output?: string;
+  detections: JsonDetection[];
+}
+
+const isImageFile = (p: string) => IMAGE_EXTENSIONS.includes(extname(p).slice(1).toLowerCase());
+
+/**
+ * Expands sources into image files: files as given, folders recursively (image extensions, case-insensitive),
+ * glob patterns via fast-glob. Missing paths and empty folders/globs are errors naming the source.
+ * Order: sources in order, each expansion sorted; duplicates removed.
+ */
+export async function expandImageSources(sources: string[]): Promise<string[]> {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const add = (p: string) => {
+    const key = resolve(p);
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(p);
+    }
+  };
+  const pattern = `**/*.{${IMAGE_EXTENSIONS.join(',')}}`;
+  for (const src of sources) {
+    const st = await stat(src).catch(() => null);
+    if (st?.isDirectory()) {
+      const files = await fg(pattern, { cwd: src, caseSensitiveMatch: false, onlyFiles: true, followSymbolicLinks: true });
+      if (files.length === 0) throw new Error(`no images (${IMAGE_EXTENSIONS.join(', ')}) in folder "${src}"`);
+      files.sort().forEach((f) => add(join(src, f)));
+    } else if (st) {
+      add(src);
+    } else if (fg.isDynamicPattern(src)) {
+      const files = (await fg(src.replace(/\\/g, '/'), { caseSensitiveMatch: false, onlyFiles: true })).filter(isImageFile);
+      if (files.length === 0) throw new Error(`no images match "${src}"`);
+      files.sort().forEach(add);
+    } else {
+      throw new Error(`image not found: "${src}"`);
+    }
+  }
+  return out;
+}
+
+/** Output file names: the input's base name, made unique with _1, _2... when two inputs share one. */
+function outputNames(files: string[]): string[] {
+  const used = new Set<string>();
+  return files.map((f) => {
+    const ext = extname(f);
+    const lower = ext.toLowerCase();
+    const stem = basename(f, ext);
+    const outExt = lower === '.png' ? '.png' : lower === '.webp' ? '.webp' : '.jpg';
+    let name = `${stem}${outExt}`;
+    for (let k = 1; used.has(name.toLowerCase()); k++) name = `${stem}_${k}${outExt}`;
+    used.add(name.toLowerCase());
+    return name;
+  });
+}
+
+const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+export function toJsonDetections(dets: Detection[], classNames: string[]): JsonDetection[] {
+  return dets.map((d) => ({
+    class: classNames[d.classId] ?? `class${d.classId}`,
+    classId: d.classId,
+    score: round(d.score, 5),
+    box: d.box.map((v) => round(v, 2)) as [number, number, number, number],
+  }));
+}
+
+/**
+ * Detects objects in images and writes annotated copies (and predictions.json) to outDir.
+ * Returns the predictions in input order.
+ */
+export async function predictImages(
+  model: Predictor,
+  config: Pick<Yolov4Config, 'anchors' | 'anchorMask' | 'numClasses' | 'inputSize' | 'classNames'>,
+  sources: string[],
+  outDir: string,
+  opts: PredictImagesOptions = {},
+): Promise<ImagePrediction[]> {
+  const files = await expandImageSources(sources);
+  const names = outputNames(files);
+  const classNames = opts.classNames ?? config.classNames;
+  const size = opts.inputSize ?? config.inputSize;
+  if (!Number.isInteger(size) || size <= 0 || size % 32 !== 0) throw new Error(`input size must be a positive multiple of 32, got ${size}`);
+  const batch = Math.max(1, Math.floor(opts.batch ?? 1));
+  const decodeOpts = decodeOptionsFromConfig(config, size, opts.scaleXY);
+  const nmsOpts: NmsOptions = {
+    confThreshold: opts.conf ?? 0.25,
+    iouThreshold: opts.iou ?? 0.45,
+    maxDetections: opts.maxDetections,
+    classAgnostic: opts.classAgnostic,
+    multiLabel: opts.multiLabel,
+  };
+  const saveImages = opts.saveImages ?? true;
+  const saveJson = opts.saveJson ?? true;
+  if (saveImages || saveJson) await mkdir(outDir, { recursive: true });
+
+  const results: (ImagePrediction | undefined)[] = new Array(files.length);
+  const t0 = performance.now();
+  let done = 0;
+
+  // Letterboxing runs in sharp's thread pool: the next batch is prepared while the model runs.
+  const load = (start: number) => Promise.all(files.slice(start, start + batch).map(async (f) => {
+    try {
+      return await letterboxImage(f, size, { mode: opts.mode ?? 'letterbox' });
+    } catch (e) {
+      if (opts.onBadImage === 'skip') {
+        opts.onError?.(f, e as Error);
+        return null;
+      }
+      throw e;
+    }
+  }));
+  const writes: Promise<void>[] = [];
+  let writeError: Error | undefined;
+  let next = files.length > 0 ? load(0) : null;
+  for (let start = 0; start < files.length; start += batch) {
+    const loaded = await next!;
+    // Keep the prefetched promise handled even if this batch throws.
+    next = start + batch < files.length ? load(start + batch) : null;
+    next?.catch(() => undefined);
+    const ok = loaded.map((r, i) => ({ r, i: start + i })).filter((x): x is { r: LetterboxResult; i: number } => x.r !== null);
+    const dets = ok.length ? await detectBatch(model, ok.map((x) => x.r), decodeOpts, nmsOpts) : [];
+    ok.forEach(({ r, i }, k) => {
+      const output = saveImages ? join(outDir, names[i]) : undefined;
+      results[i] = {
+        image: files[i],
+        width: r.info.origW,
+        height: r.info.origH,
+        output,
+        detections: toJsonDetections(dets[k], classNames),
+      };
+      if (output) {
+        writes.push(
+          drawDetections(files[i], dets[k], output, { ...opts.draw, classNames }, { width: r.info.origW, height: r.info.origH })
+            .catch((e: Error) => { writeError ??= e; }),
+        );
+      }
+    });
+    // Bound the number of pending writes.
+    if (writes.length >= 4 * batch) await Promise.all(writes.splice(0));
+    if (writeError) throw writeError;
+    for (let i = start; i < Math.min(start + batch, files.length); i++) {
+      done++;
+      const elapsed = (performance.now() - t0) / 1000;
+      opts.onProgress?.({ done, total: files.length, file: files[i], detections: results[i]?.detections.length ?? 0, imagesPerSecond: done / Math.max(elapsed, 1e-9) });
+    }
+  }
+  await Promise.all(writes);
+  if (writeError) throw writeError;
+  const predictions = results.filter((r): r is ImagePrediction => r !== undefined);
+  if (saveJson) await writeFile(join(outDir, 'predictions.json'), `${JSON.stringify(predictions, null, 2)}\n`);
+  return predictions;
+}

@@ -1,0 +1,131 @@
+/**
+ * Model cost: parameter count and FLOPs of any tf.LayersModel.
+ *
+ * Parameters: weights that are trainable by nature (BN moving mean/variance excluded, whether or not a
+ * layer is frozen at the moment): the number PyTorch reports.
+ *
+ * FLOPs = 2 x multiply-adds of the conv and dense layers (BN, activations, pooling, adds and biases are
+ * not counted), the usual convention; `macs` is reported too. Spatial sizes are propagated from the
+ * given input size with each layer's own shape inference, so models with open H and W work.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { weightInfos } from './layers.ts';
+import { functionalConfig, outputShapes, type Shape } from './topology.ts';
+import type { WeightAxis } from './types.ts';
+
+export function countParams(model: tf.LayersModel, opts: { includeNonTrainable?: boolean } = {}): number {
+  let n = 0;
+  for (const layer of model.layers) {
+    for (const w of weightInfos(layer)) {
+      if (w.trainable || opts.includeNonTrainable) n += w.shape.reduce((a, b) => a * b, 1);
+    }
+  }
+  return n;
+}
+
+/** Multiply-adds of a layer as a sum of terms, each linear in the sizes of the listed weight axes. */
+export interface MacTerm {
+  macs: number;
+  scales: WeightAxis[];
+}
+
+export interface LayerCost {
+  name: string;
+  className: string;
+  macs: number;
+  terms: MacTerm[];
+}
+
+export interface FlopCount {
+  inputSize: number[];
+  macs: number;
+  flops: number;
+  layers: LayerCost[];
+}
+
+/**
+ * `inputSize`: the spatial size of the (image) inputs, a number for square or [h, w] (or more dims);
+ * optional when the model's input shape is fully known.
+ */
+export function countFlops(model: tf.LayersModel, inputSize?: number | number[]): FlopCount {
+  const cfg = functionalConfig(model);
+  const shapes = new Map<string, Shape>();
+  const layers: LayerCost[] = [];
+  let usedSize: number[] = [];
+  const size = (s: Shape, from = 1, to = s.length) => {
+    let p = 1;
+    for (let i = from; i < to; i++) {
+      const d = s[i];
+      if (typeof d !== 'number') throw new Error(`countFlops: unknown size in shape ${JSON.stringify(s)}; pass inputSize`);
+      p *= d;
+    }
+    return p;
+  };
+  for (const entry of cfg.layers) {
+    const live = entry.className === 'InputLayer' ? undefined : model.getLayer(entry.name);
+    const nodes = entry.className === 'InputLayer' || entry.inboundNodes.length === 0 ? [[]] : entry.inboundNodes;
+    const terms: MacTerm[] = [];
+    nodes.forEach((node, nodeIndex) => {
+      const ins = node.map(([l, n, t]) => shapes.get(`${l}:${n}:${t}`)!);
+      let outs: Shape[];
+      if (entry.className === 'InputLayer') {
+        const s = [...((entry.config.batchInputShape as Shape | undefined) ?? (model.getLayer(entry.name).outputShape as Shape))];
+        s[0] = 1;
+        const spatial = inputSize === undefined ? [] : Array.isArray(inputSize) ? inputSize : new Array(Math.max(0, s.length - 2)).fill(inputSize);
+        for (let i = 1; i < s.length - 1; i++) if (spatial[i - 1] !== undefined) s[i] = spatial[i - 1];
+        usedSize = s.slice(1, -1) as number[];
+        outs = [s];
+      } else {
+        outs = outputShapes(live, entry.className, entry.config, ins);
+      }
+      outs.forEach((s, t) => shapes.set(`${entry.name}:${nodeIndex}:${t}`, s));
+      if (live) terms.push(...macTerms(entry.className, live, ins, outs, size));
+    });
+    const macs = terms.reduce((a, t) => a + t.macs, 0);
+    if (terms.length > 0) layers.push({ name: entry.name, className: entry.className, macs, terms });
+  }
+  const macs = layers.reduce((a, l) => a + l.macs, 0);
+  return { inputSize: usedSize, macs, flops: 2 * macs, layers };
+}
+
+function macTerms(className: string, layer: tf.layers.Layer, ins: Shape[], outs: Shape[], size: (s: Shape, from?: number, to?: number) => number): MacTerm[] {
+  const weights = weightInfos(layer);
+  const w = (n: string) => weights.find((x) => x.name === n);
+  const volume = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  const out = outs[0];
+  switch (className) {
+    case 'Conv1D':
+    case 'Conv2D':
+    case 'Conv3D': {
+      const k = w('kernel')!;
+      const r = k.shape.length;
+      return [{ macs: size(out, 1, out.length - 1) * volume(k.shape), scales: [{ weight: 'kernel', axis: r - 2 }, { weight: 'kernel', axis: r - 1 }] }];
+    }
+    case 'Conv2DTranspose':
+    case 'Conv3DTranspose': {
+      const k = w('kernel')!;
+      const r = k.shape.length;
+      // Every input position scatters the whole kernel.
+      return [{ macs: size(ins[0], 1, ins[0].length - 1) * volume(k.shape), scales: [{ weight: 'kernel', axis: r - 2 }, { weight: 'kernel', axis: r - 1 }] }];
+    }
+    case 'DepthwiseConv2D': {
+      const k = w('depthwise_kernel')!;
+      return [{ macs: size(out, 1, out.length - 1) * volume(k.shape), scales: [{ weight: 'depthwise_kernel', axis: 2 }] }];
+    }
+    case 'SeparableConv2D': {
+      const dk = w('depthwise_kernel')!;
+      const pk = w('pointwise_kernel')!;
+      const hw = size(out, 1, out.length - 1);
+      return [
+        { macs: hw * volume(dk.shape), scales: [{ weight: 'depthwise_kernel', axis: 2 }] },
+        { macs: hw * volume(pk.shape), scales: [{ weight: 'pointwise_kernel', axis: 2 }, { weight: 'pointwise_kernel', axis: 3 }] },
+      ];
+    }
+    case 'Dense': {
+      const k = w('kernel')!;
+      return [{ macs: size(ins[0], 1, ins[0].length - 1) * volume(k.shape), scales: [{ weight: 'kernel', axis: 0 }, { weight: 'kernel', axis: 1 }] }];
+    }
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * Dependency graph: follows every channel of a tf.LayersModel from the layer that creates it to every
+ * layer that uses it, reading only the model's declarative structure (layer classes, configs, inbound
+ * nodes) and weight shapes. Nothing here is specific to YOLOv4.
+ *
+ * Each channel a producer (Conv*, Dense), a model input or a barrier creates is an "atom". Tensors are
+ * arrays of atoms along the channel axis: pass-through layers copy the array, Concatenate joins arrays
+ * (so offsets fall out by themselves), a depthwise conv repeats each input atom `depthMultiplier` times,
+ * Flatten repeats the array once per spatial position. Merges (Add, Multiply, ...) and layers called
+ * more than once tie atoms position by position (union-find): tied atoms form a class, removed together.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { dimParams, layerKind, weightInfos } from './layers.ts';
+import { functionalConfig, outputShapes, type Shape } from './topology.ts';
+import type { Barrier, ChannelSpace, DependencyGraph, Dim, GraphLayer, GraphMember, TensorKey, WeightInfo } from './types.ts';
+
+export interface GraphOptions {
+  /** Extra layer class names to treat as channel-wise pass-through (custom element-wise layers). */
+  passThrough?: string[];
+}
+
+const key = (layer: string, node: number, tensor: number): TensorKey => `${layer}:${node}:${tensor}`;
+
+export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions = {}): DependencyGraph {
+  const cfg = functionalConfig(model);
+  const extra = new Set(opts.passThrough ?? []);
+
+  // Union-find over atoms.
+  const parent: number[] = [];
+  const find = (a: number): number => {
+    while (parent[a] !== a) {
+      parent[a] = parent[parent[a]];
+      a = parent[a];
+    }
+    return a;
+  };
+  const union = (a: number, b: number) => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
+  };
+  const unionArrays = (a: number[], b: number[], where: string) => {
+    if (a.length !== b.length) throw new Error(`${where}: channel widths differ (${a.length} vs ${b.length})`);
+    for (let i = 0; i < a.length; i++) union(a[i], b[i]);
+  };
+
+  const spaces: ChannelSpace[] = [];
+  const newSpace = (layer: string, kind: ChannelSpace['kind'], width: number): number[] => {
+    const atoms: number[] = [];
+    for (let i = 0; i < width; i++) {
+      atoms.push(parent.length);
+      parent.push(parent.length);
+    }
+    spaces.push({ layer, kind, atoms });
+    return atoms;
+  };
+
+  const fixedAtoms = new Map<number, string>();
+  const fix = (atoms: readonly number[], reason: string) => {
+    for (const a of atoms) if (!fixedAtoms.has(a)) fixedAtoms.set(a, reason);
+  };
+
+  const tensors: Record<TensorKey, number[]> = {};
+  const shapes: Record<TensorKey, Shape> = {};
+  const producedBy: Record<TensorKey, string> = {};
+  const consumers: Record<TensorKey, string[]> = {};
+  const layers: GraphLayer[] = [];
+  const byName = new Map<string, GraphLayer>();
+  const rawMembers: { layer: string; dim: Dim; atoms: number[] }[] = [];
+  const barriers: Barrier[] = [];
+  const bnAfter: Record<string, string> = {};
+
+  const liveLayer = (name: string): tf.layers.Layer | undefined => {
+    try {
+      return model.getLayer(name);
+    } catch {
+      return undefined;
+    }
+  };
+
+  cfg.layers.forEach((entry, index) => {
+    const { name, className, config } = entry;
+    const live = liveLayer(name);
+    const weights: WeightInfo[] = live ? weightInfos(live) : [];
+    const info = layerKind(className, config, extra);
+    const gl: GraphLayer = { name, className, kind: info.kind, index, inputs: [], outputs: [], weights };
+    if (info.reason) gl.barrierReason = info.reason;
+    const nodes = className === 'InputLayer' || entry.inboundNodes.length === 0 ? [[]] : entry.inboundNodes;
+
+    nodes.forEach((node, nodeIndex) => {
+      const inKeys = node.map(([l, n, t]) => {
+        const k = key(l, n, t);
+        if (!(k in tensors)) {
+          throw new Error(`layer '${name}' reads '${l}' (node ${n}, tensor ${t}), which is not defined before it`);
+        }
+        (consumers[k] ??= []).push(name);
+        return k;
+      });
+      gl.inputs.push(inKeys);
+      const ins = inKeys.map((k) => tensors[k]);
+      const inShapes = inKeys.map((k) => shapes[k]);
+      const outShapes = outputShapes(live, className, config, inShapes);
+      const outKeys = outShapes.map((_, t) => key(name, nodeIndex, t));
+      gl.outputs.push(outKeys);
+      const first = byName.get(name) === undefined && nodeIndex === 0;
+      const setOut = (arr: number[], t = 0) => {
+        tensors[outKeys[t]] = arr;
+        shapes[outKeys[t]] = outShapes[t];
+        producedBy[outKeys[t]] = name;
+      };
+      const width = (s: Shape) => {
+        const c = s[s.length - 1];
+        if (typeof c !== 'number') throw new Error(`layer '${name}' (${className}): unknown channel count in shape ${JSON.stringify(s)}`);
+        return c;
+      };
+
+      let kind = gl.kind;
+      // Checks that turn a known layer into a barrier for this particular use.
+      if (kind === 'bn') {
+        const rank = inShapes[0].length;
+        const axis = config.axis as number | undefined;
+        if (axis !== undefined && axis !== null && axis !== -1 && axis !== rank - 1) {
+          kind = 'barrier';
+          gl.kind = 'barrier';
+          gl.barrierReason = `normalizes over axis ${axis}, not the channel axis`;
+        }
+      }
+      if (kind === 'flatten' && inShapes[0].slice(1, -1).some((d) => typeof d !== 'number')) {
+        kind = 'barrier';
+        gl.kind = 'barrier';
+        gl.barrierReason = 'Flatten of an input with unknown spatial size';
+      }
+      if (kind !== 'input' && kind !== 'merge' && kind !== 'concat' && ins.length !== 1 && kind !== 'barrier') {
+        kind = 'barrier';
+        gl.kind = 'barrier';
+        gl.barrierReason = `expected one input, got ${ins.length}`;
+      }
+
+      switch (kind) {
+        case 'input': {
+          const shape = (config.batchInputShape as Shape | undefined) ?? outShapes[0];
+          const atoms = newSpace(name, 'input', width(shape));
+          fix(atoms, `come from model input '${name}'`);
+          tensors[outKeys[0]] = atoms;
+          shapes[outKeys[0]] = shape;
+          producedBy[outKeys[0]] = name;
+          break;
+        }
+        case 'producer': {
+          let out: number[];
+          if (first) {
+            out = newSpace(name, 'out', width(outShapes[0]));
+            memberOf(name, 'out', out);
+            memberOf(name, 'bias', out);
+            if (className === 'SeparableConv2D') {
+              memberOf(name, 'depthwise', ins[0]);
+              memberOf(name, 'in', repeatEach(ins[0], Number(config.depthMultiplier ?? 1)));
+            } else {
+              memberOf(name, 'in', ins[0]);
+            }
+          } else {
+            out = tensors[key(name, 0, 0)];
+            unionArrays(tensors[gl.inputs[0][0]], ins[0], `shared layer '${name}'`);
+          }
+          setOut(out);
+          break;
+        }
+        case 'depthwise': {
+          const mult = Number(config.depthMultiplier ?? 1);
+          const out = repeatEach(ins[0], mult);
+          if (first) {
+            memberOf(name, 'depthwise', ins[0]);
+            memberOf(name, 'bias', out);
+          } else {
+            unionArrays(tensors[gl.inputs[0][0]], ins[0], `shared layer '${name}'`);
+          }
+          setOut(out);
+          break;
+        }
+        case 'bn':
+        case 'prelu': {
+          if (first) {
+            if (kind === 'bn') {
+              memberOf(name, 'bn', ins[0]);
+              const src = producedBy[inKeys[0]];
+              if (src && byName.get(src)?.kind === 'producer' && !(src in bnAfter)) bnAfter[src] = name;
+            } else {
+              const alpha = weights.find((w) => w.name === 'alpha');
+              if (alpha && alpha.shape[alpha.shape.length - 1] === ins[0].length && ins[0].length > 1) memberOf(name, 'alpha', ins[0]);
+            }
+          } else {
+            unionArrays(tensors[gl.inputs[0][0]], ins[0], `shared layer '${name}'`);
+          }
+          setOut(ins[0]);
+          break;
+        }
+        case 'passthrough':
+          setOut(ins[0]);
+          break;
+        case 'merge': {
+          const w = Math.max(...ins.map((a) => a.length));
+          const full = ins.filter((a) => a.length === w);
+          ins.forEach((a) => {
+            if (a.length === w) return;
+            if (a.length === 1) fix(a, `are broadcast over all channels by '${name}' (${className})`);
+            else throw new Error(`layer '${name}' (${className}): inputs have ${ins.map((x) => x.length).join(' vs ')} channels`);
+          });
+          for (const a of full.slice(1)) unionArrays(full[0], a, `layer '${name}' (${className})`);
+          setOut(full[0]);
+          break;
+        }
+        case 'concat': {
+          const rank = outShapes[0].length;
+          const axis = Number(config.axis ?? -1);
+          if (axis === -1 || axis === rank - 1) {
+            setOut(ins.flat());
+          } else {
+            // Joined along another axis: every input shares the channel indices, like a merge.
+            for (const a of ins.slice(1)) unionArrays(ins[0], a, `layer '${name}' (Concatenate on axis ${axis})`);
+            setOut(ins[0]);
+          }
+          break;
+        }
+        case 'flatten': {
+          const spatial = inShapes[0].slice(1, -1).reduce<number>((p, d) => p * (d as number), 1);
+          const out: number[] = [];
+          for (let p = 0; p < spatial; p++) out.push(...ins[0]);
+          setOut(out);
+          break;
+        }
+        case 'barrier': {
+          const reason = gl.barrierReason ?? 'not followed';
+          if (first) barriers.push({ layer: name, className, reason });
+          for (const a of ins) fix(a, `feed '${name}' (${className}), which the pruner does not see through: ${reason}`);
+          outShapes.forEach((s, t) => {
+            const atoms = first || !(key(name, 0, t) in tensors)
+              ? newSpace(name, 'barrier', width(s))
+              : tensors[key(name, 0, t)];
+            fix(atoms, `come from '${name}' (${className}), which the pruner does not see through: ${reason}`);
+            setOut(atoms, t);
+          });
+          break;
+        }
+      }
+    });
+    layers.push(gl);
+    byName.set(name, gl);
+  });
+
+  function memberOf(layer: string, dim: Dim, atoms: number[]) {
+    rawMembers.push({ layer, dim, atoms });
+  }
+
+  const outputs = cfg.outputLayers.map(([l, n, t]) => key(l, n, t));
+  for (const k of outputs) fix(tensors[k], `reach model output '${k.split(':')[0]}' directly (its width is fixed)`);
+
+  // Classes: dense ids in order of the smallest atom of each class.
+  const classOf: number[] = new Array(parent.length);
+  const rootClass = new Map<number, number>();
+  for (let a = 0; a < parent.length; a++) {
+    const r = find(a);
+    let c = rootClass.get(r);
+    if (c === undefined) {
+      c = rootClass.size;
+      rootClass.set(r, c);
+    }
+    classOf[a] = c;
+  }
+  const fixedReason: (string | null)[] = new Array(rootClass.size).fill(null);
+  for (const [a, reason] of fixedAtoms) {
+    const c = classOf[a];
+    if (fixedReason[c] === null) fixedReason[c] = reason;
+  }
+
+  const members: GraphMember[] = [];
+  for (const m of rawMembers) {
+    const gl = byName.get(m.layer)!;
+    const params = dimParams(gl.className, m.dim, gl.weights);
+    if (params.length === 0) continue; // e.g. a conv without bias
+    members.push({ layer: m.layer, dim: m.dim, classes: m.atoms.map((a) => classOf[a]), params });
+  }
+
+  // Output producers: a model output is reachable from their output through layers without weights.
+  const outputSet = new Set(outputs);
+  const outputProducers: string[] = [];
+  for (const gl of layers) {
+    if (gl.kind !== 'producer') continue;
+    const seen = new Set<string>();
+    const stack = gl.outputs.flat();
+    let reaches = false;
+    while (stack.length > 0 && !reaches) {
+      const k = stack.pop()!;
+      if (outputSet.has(k)) reaches = true;
+      for (const c of consumers[k] ?? []) {
+        const cl = byName.get(c)!;
+        if (cl.weights.length > 0 || seen.has(c)) continue;
+        seen.add(c);
+        // Follow every output of every call of the weightless consumer that reads this tensor.
+        cl.inputs.forEach((ks, i) => {
+          if (ks.includes(k)) stack.push(...cl.outputs[i]);
+        });
+      }
+    }
+    if (reaches) outputProducers.push(gl.name);
+  }
+
+  return {
+    modelName: cfg.name,
+    layers,
+    tensors,
+    outputs,
+    spaces,
+    classOf,
+    classCount: rootClass.size,
+    fixedReason,
+    members,
+    outputProducers,
+    bnAfter,
+    barriers,
+  };
+}
+
+function repeatEach(arr: readonly number[], times: number): number[] {
+  const out: number[] = [];
+  for (const a of arr) for (let m = 0; m < times; m++) out.push(a);
+  return out;
+}

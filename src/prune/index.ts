@@ -1,0 +1,24 @@
+/**
+ * Structured filter pruning after Li et al., "Pruning Filters for Efficient ConvNets" (ICLR 2017),
+ * for any tf.LayersModel (nothing YOLOv4-specific):
+ *
+ *   const plan = planPruning(model, { layers: ['conv2.*'], amount: 0.4, strategy: 'greedy', inputSize: 416 });
+ *   console.log(formatPlan(plan));
+ *   const { model: pruned, history } = applyPlan(model, plan);
+ *
+ * See graph.ts (how channels are followed), groups.ts (what is removed together), importance.ts
+ * (scores and tied groups), select.ts (counts and ties), plan.ts (scopes and strategies), apply.ts.
+ */
+export { buildDependencyGraph, type GraphOptions } from './graph.ts';
+export { findGroups, type FindGroupsOptions } from './groups.ts';
+export { planPruning, type PlanOptions } from './plan.ts';
+export { formatPlan } from './format.ts';
+export { applyPlan, silenceChannels } from './apply.ts';
+export { countParams, countFlops, type FlopCount, type LayerCost } from './cost.ts';
+export { countToRemove, selectLowest } from './select.ts';
+export { matchesPattern } from './match.ts';
+export type {
+  DependencyGraph, Dim, GroupMember, GroupReduction, Importance, PlannedDependency, PlannedGroup,
+  PruneGroup, PruneHistoryEntry, PrunePlan, Strategy,
+} from './types.ts';
+export { checkExactness, type ExactnessReport } from './verify.ts';

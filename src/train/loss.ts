@@ -1,0 +1,217 @@
+/**
+ * YOLOv4 training loss, as in the PyTorch reference (bubbliiiing/yolov4-pytorch `nets/yolo_training.py`,
+ * `YOLOLoss.forward`, the version with balance / box_ratio / obj_ratio / cls_ratio). Per head l:
+ *
+ *   box_l = boxWeight (0.05) * mean over positives of (1 - CIoU(pred, gt))
+ *   cls_l = clsWeight (C/80) * mean over positives x classes of BCE(sigmoid(cls logit), smoothed target)
+ *   obj_l = balance[l] ([0.4, 1, 4]) * objWeightScale (5 * inH * inW / 416²)
+ *           * mean over kept cells of BCE(sigmoid(obj logit), 1 at positives else 0)
+ *           kept = positives + negatives that are not ignored (ignored: decoded prediction has IoU >
+ *           ignoreThresh with some ground truth of its image, any head's)
+ *   with focalObj, the objectness term becomes (reference):
+ *           focalRatio (10) * mean over kept of BCE * (alpha at positives, 1 - alpha elsewhere)
+ *                                                  * (1 - p at positives, p elsewhere)^gamma,   p = sigmoid
+ *   total = sum over heads of box_l + cls_l + obj_l; heads without positives add no box/cls term.
+ *
+ * Decoding (grid units of the head): x = sigmoid(tx) + i, y = sigmoid(ty) + j, w = exp(tw) * aw * W / inW,
+ * h = exp(th) * ah * H / inH; ground truths are (cx*W, cy*H, w*W, h*H) in the same units.
+ *
+ * BCE: the reference clips probabilities to [1e-7, 1 - 1e-7] and takes logs. Here BCE is computed from
+ * logits clipped to +-log((1 - 1e-7) / 1e-7) = +-16.118: y * softplus(-x) + (1 - y) * softplus(x). This is
+ * the same function (and has the same zero gradient beyond the clip) but stays accurate in float32 where
+ * 1 - sigmoid(x) would cancel. (The float32 reference's 1 - 1e-7 rounds to 1 - 1.19e-7, so its cap on a
+ * confident wrong negative is 15.94 instead of 16.12; nothing else differs.)
+ *
+ * Label smoothing uses the reference's formula, y * (1 - ls) + ls / C, and, unlike the latest reference
+ * (which defines `smooth_labels` but no longer calls it), is actually applied when ls > 0. With C = 1 it
+ * changes nothing (every class target at a positive is 1 -> 1).
+ *
+ * Not reproduced from the reference: dropping positives whose CIoU is NaN (here a NaN would propagate, so
+ * it shows up instead of silently turning a positive into a negative); an empty set of kept cells divides by
+ * 1 instead of giving NaN.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { boxIou, ciou } from './ciou.ts';
+import { buildTargets, gtBoxesInGrid, headTargetsToTensors, type AnchorWH, type HeadTargets } from './targets.ts';
+
+export interface YoloLossOptions {
+  /** All anchors as [w, h] in input pixels. */
+  anchors: readonly AnchorWH[];
+  /** Anchor indices per head, in output order ([[6,7,8],[3,4,5],[0,1,2]]). */
+  anchorMask: readonly (readonly number[])[];
+  numClasses: number;
+  /** Network input [height, width] in pixels. */
+  inputSize: readonly [number, number];
+  /** Default 0 (off). Targets become y * (1 - ls) + ls / numClasses. */
+  labelSmoothing?: number;
+  /** Focal objectness loss (reference `focal_loss`). Default false. */
+  focalObj?: boolean;
+  focalGamma?: number;
+  focalAlpha?: number;
+  /** Multiplier of the focal objectness term (reference `focal_loss_ratio`). Default 10. */
+  focalRatio?: number;
+  /** Default 0.5. */
+  ignoreThresh?: number;
+  /** Objectness weight per head, output order. Default [0.4, 1, 4]. */
+  balance?: readonly number[];
+  /** Default 0.05. */
+  boxWeight?: number;
+  /** Default 5 * inH * inW / 416². */
+  objWeightScale?: number;
+  /** Default numClasses / 80. */
+  clsWeight?: number;
+  /** Multiply 1 - CIoU by 2 - w*h (the reference computes it but no longer uses it). Default false. */
+  useBoxLossScale?: boolean;
+  /** CIoU's alpha without gradient (default true); the reference keeps its gradient. */
+  detachCiouAlpha?: boolean;
+}
+
+export interface YoloLossResult {
+  total: tf.Scalar;
+  box: tf.Scalar;
+  obj: tf.Scalar;
+  cls: tf.Scalar;
+}
+
+/** log((1 - 1e-7) / 1e-7): sigmoid of this is 1 - 1e-7. */
+export const BCE_LOGIT_CLIP = Math.log((1 - 1e-7) / 1e-7);
+
+/** Elementwise BCE of sigmoid(logits) against targets, probabilities clipped to [1e-7, 1 - 1e-7]. */
+export function bceWithLogits(logits: tf.Tensor, targets: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const x = tf.clipByValue(logits, -BCE_LOGIT_CLIP, BCE_LOGIT_CLIP);
+    return tf.add(tf.mul(targets, tf.softplus(tf.neg(x))), tf.mul(tf.sub(1, targets), tf.softplus(x)));
+  });
+}
+
+/**
+ * 1 where a cell's decoded prediction has IoU > thresh with some ground truth of its image, [B, H, W, A].
+ * Computed without gradient (the tape sees one op whose gradient is zero).
+ */
+function ignoreMask(head: tf.Tensor, gts: tf.Tensor, anchorsGrid: tf.Tensor, thresh: number): tf.Tensor {
+  const f = tf.customGrad(((p: tf.Tensor) => {
+    const [B, H, W, A] = p.shape;
+    const value = tf.tidy(() => {
+      const txy = tf.slice(p, [0, 0, 0, 0, 0], [-1, -1, -1, -1, 2]);
+      const twh = tf.slice(p, [0, 0, 0, 0, 2], [-1, -1, -1, -1, 2]);
+      const gx = tf.reshape(tf.range(0, W, 1, 'float32'), [1, 1, W, 1, 1]);
+      const gy = tf.reshape(tf.range(0, H, 1, 'float32'), [1, H, 1, 1, 1]);
+      const grid = tf.concat([tf.tile(gx, [1, H, 1, 1, 1]), tf.tile(gy, [1, 1, W, 1, 1])], 4);
+      const boxes = tf.concat([tf.add(tf.sigmoid(txy), grid), tf.mul(tf.exp(twh), anchorsGrid)], 4);
+      const flat = tf.reshape(boxes, [B, H * W * A, 1, 4]);
+      const g = tf.expandDims(gts, 1); // [B, 1, N, 4]
+      const best = tf.max(boxIou(flat, g, 'iou'), 2); // [B, HWA]
+      return tf.reshape(tf.cast(tf.greater(best, thresh), 'float32'), [B, H, W, A]);
+    });
+    return { value, gradFunc: () => tf.zeros(p.shape) };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(head) as tf.Tensor;
+}
+
+/** Per-positive grid offsets (i, j) and anchor sizes in grid units, from the flat indices. */
+function positiveGeometry(t: HeadTargets, anchorsGrid: number[][]): { grid: Float32Array; anchor: Float32Array } {
+  const { gridW: W, numAnchors: A } = t;
+  const P = t.positives.length;
+  const grid = new Float32Array(P * 2);
+  const anchor = new Float32Array(P * 2);
+  t.positives.forEach((k, p) => {
+    const a = k % A;
+    const i = Math.floor(k / A) % W;
+    const j = Math.floor(k / (A * W)) % t.gridH;
+    grid[p * 2] = i;
+    grid[p * 2 + 1] = j;
+    anchor[p * 2] = anchorsGrid[a][0];
+    anchor[p * 2 + 1] = anchorsGrid[a][1];
+  });
+  return { grid, anchor };
+}
+
+/**
+ * The YOLOv4 loss of a batch. `outputs`: the heads in model output order, each [B, H, W, A * (5 + C)];
+ * `targets[b]`: image b's boxes as rows [cx, cy, w, h, classId] normalised to the input.
+ * Differentiable w.r.t. the outputs; tidy-safe (only the four returned scalars survive).
+ */
+export function yoloLoss(outputs: tf.Tensor[], targets: readonly Float32Array[], opts: YoloLossOptions): YoloLossResult {
+  const C = opts.numClasses;
+  const [inH, inW] = opts.inputSize;
+  const numHeads = opts.anchorMask.length;
+  if (outputs.length !== numHeads) throw new Error(`yoloLoss: ${outputs.length} outputs but anchorMask has ${numHeads} heads`);
+  const balance = opts.balance ?? [0.4, 1, 4];
+  if (balance.length !== numHeads) throw new Error(`yoloLoss: balance needs ${numHeads} values, got ${balance.length}`);
+  const ls = opts.labelSmoothing ?? 0;
+  const boxWeight = opts.boxWeight ?? 0.05;
+  const objScale = opts.objWeightScale ?? (5 * inH * inW) / (416 * 416);
+  const clsWeight = opts.clsWeight ?? C / 80;
+  const ignoreThresh = opts.ignoreThresh ?? 0.5;
+  const focal = opts.focalObj ?? false;
+  const gamma = opts.focalGamma ?? 2;
+  const alpha = opts.focalAlpha ?? 0.25;
+  const focalRatio = opts.focalRatio ?? 10;
+
+  const batch = outputs[0].shape[0];
+  if (targets.length !== batch) throw new Error(`yoloLoss: ${targets.length} target arrays for a batch of ${batch}`);
+  const grids = outputs.map((o, l) => {
+    const A = opts.anchorMask[l].length;
+    if (o.rank !== 4 || o.shape[0] !== batch || o.shape[3] !== A * (5 + C)) {
+      throw new Error(`yoloLoss: output ${l} has shape [${o.shape}], expected [${batch}, H, W, ${A * (5 + C)}]`);
+    }
+    return [o.shape[1], o.shape[2]] as [number, number];
+  });
+  const heads = buildTargets(targets, { anchors: opts.anchors, anchorMask: opts.anchorMask, numClasses: C, inputSize: opts.inputSize, gridSizes: grids });
+
+  const result = tf.tidy(() => {
+    let box: tf.Tensor = tf.scalar(0);
+    let obj: tf.Tensor = tf.scalar(0);
+    let cls: tf.Tensor = tf.scalar(0);
+    for (let l = 0; l < numHeads; l++) {
+      const t = heads[l];
+      const [H, W] = grids[l];
+      const A = t.numAnchors;
+      // anchors in this head's grid units: a / stride, stride = input / grid
+      const anchorsGrid = opts.anchorMask[l].map((n) => [opts.anchors[n][0] / (inW / W), opts.anchors[n][1] / (inH / H)]);
+      const tt = headTargetsToTensors(t);
+      const p = tf.reshape(outputs[l], [batch, H, W, A, 5 + C]);
+
+      // Objectness over positives + non-ignored negatives.
+      const gt = gtBoxesInGrid(targets, H, W);
+      const ignored = ignoreMask(
+        tf.slice(p, [0, 0, 0, 0, 0], [-1, -1, -1, -1, 4]),
+        tf.tensor3d(gt.boxes, [batch, gt.maxBoxes, 4]),
+        tf.reshape(tf.tensor2d(anchorsGrid.flat(), [A, 2]), [1, 1, 1, A, 2]),
+        ignoreThresh,
+      );
+      const keep = tf.add(tt.objMask, tf.mul(tt.noobjMask, tf.sub(1, ignored)));
+      const objLogit = tf.reshape(tf.slice(p, [0, 0, 0, 0, 4], [-1, -1, -1, -1, 1]), [batch, H, W, A]);
+      let objTerm = bceWithLogits(objLogit, tt.objMask);
+      if (focal) {
+        const conf = tf.sigmoid(objLogit);
+        const posNeg = tf.add(tf.mul(tt.objMask, alpha), tf.mul(tf.sub(1, tt.objMask), 1 - alpha));
+        const hardEasy = tf.pow(tf.add(tf.mul(tt.objMask, tf.sub(1, conf)), tf.mul(tf.sub(1, tt.objMask), conf)), gamma);
+        objTerm = tf.mul(tf.mul(objTerm, posNeg), hardEasy);
+      }
+      let lossConf = tf.div(tf.sum(tf.mul(objTerm, keep)), tf.maximum(tf.sum(keep), 1));
+      if (focal) lossConf = tf.mul(lossConf, focalRatio);
+      obj = tf.add(obj, tf.mul(lossConf, balance[l] * objScale));
+
+      // Box and class terms over the positives only (gathered, so nothing else can leak NaN/Inf in).
+      const P = t.positives.length;
+      if (P > 0) {
+        const rows = tf.gather(tf.reshape(p, [-1, 5 + C]), tt.positives); // [P, 5 + C]
+        const geo = positiveGeometry(t, anchorsGrid);
+        const xy = tf.add(tf.sigmoid(tf.slice(rows, [0, 0], [-1, 2])), tf.tensor2d(geo.grid, [P, 2]));
+        const wh = tf.mul(tf.exp(tf.slice(rows, [0, 2], [-1, 2])), tf.tensor2d(geo.anchor, [P, 2]));
+        const predBoxes = tf.concat([xy, wh], 1);
+        let oneMinus = tf.sub(1, ciou(predBoxes, tt.boxTarget, { detachAlpha: opts.detachCiouAlpha ?? true }));
+        if (opts.useBoxLossScale) oneMinus = tf.mul(oneMinus, tt.boxLossScale);
+        box = tf.add(box, tf.mul(tf.mean(oneMinus), boxWeight));
+
+        const clsTarget = ls > 0 ? tf.add(tf.mul(tt.clsTarget, 1 - ls), ls / C) : tt.clsTarget;
+        const lossCls = tf.mean(bceWithLogits(tf.slice(rows, [0, 5], [-1, C]), clsTarget));
+        cls = tf.add(cls, tf.mul(lossCls, clsWeight));
+      }
+    }
+    const total = tf.add(tf.add(box, obj), cls);
+    return { total, box, obj, cls } as { total: tf.Scalar; box: tf.Scalar; obj: tf.Scalar; cls: tf.Scalar };
+  });
+  return result;
+}
