@@ -156,6 +156,8 @@ function makeCase(C: number, inH: number, inW: number, seed: number): Case {
     const [aw, ah] = [ANCHORS[MASK[1][slot]][0] / (inW / W), ANCHORS[MASK[1][slot]][1] / (inH / H)];
     const base = ((b * H + j) * W + i) * 3 * D + slot * D;
     const logit = (p: number) => Math.log(p / (1 - p));
+    // image 1's first box is centred at 0.5: 0.5 * 4 - 2 = 0 gives tx = -Infinity there, which also checks
+    // that one infinite logit (sigmoid 0) poisons nothing else
     data[base] = logit(g[0] * W - i);
     data[base + 1] = logit(g[1] * H - j);
     data[base + 2] = Math.log((g[2] * W * 1.05) / aw);

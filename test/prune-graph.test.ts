@@ -110,6 +110,7 @@ function randomize(model: tf.LayersModel, seed: number) {
 }
 
 const memberList = (g: PruneGroup) => g.members.map((m) => `${m.layer}:${m.dim}@${m.offset}+${m.channels.length}`).sort();
+const sorted = (xs: string[]) => [...xs].sort();
 const groupOf = (groups: PruneGroup[], producer: string) => groups.find((g) => g.producers.includes(producer))!;
 
 test('residual chain: all producers tied by the adds form one group with the right members', () => {
@@ -119,22 +120,22 @@ test('residual chain: all producers tied by the adds form one group with the rig
   assert.is(g.root, 'split_conv1.conv');
   assert.equal(g.producers, ['split_conv1.conv', 'blocks.0.block.1.conv', 'blocks.1.block.1.conv']);
   assert.is(g.n, 8);
-  assert.equal(memberList(g), [
+  assert.equal(memberList(g), sorted([
     'blocks.0.block.0.conv:in@0+8',
     'blocks.0.block.1.bn:bn@0+8', 'blocks.0.block.1.conv:out@0+8',
     'blocks.1.block.0.conv:in@0+8',
     'blocks.1.block.1.bn:bn@0+8', 'blocks.1.block.1.conv:out@0+8',
     'blocks.2.conv:in@0+8',
     'split_conv1.bn:bn@0+8', 'split_conv1.conv:out@0+8',
-  ].sort());
+  ]));
   for (const m of g.members) assert.equal(m.channels, [0, 1, 2, 3, 4, 5, 6, 7]);
   // The concat: blocks.2 at offset 0, split_conv0 at offset 8 of concat_conv's inputs.
   assert.ok(memberList(groupOf(groups, 'blocks.2.conv')).includes('concat_conv.conv:in@0+8'));
   assert.ok(memberList(groupOf(groups, 'split_conv0.conv')).includes('concat_conv.conv:in@8+8'));
   // The down conv feeds both split convs.
-  assert.equal(memberList(groupOf(groups, 'down.conv')), ['down.bn:bn@0+16', 'down.conv:out@0+16', 'split_conv0.conv:in@0+16', 'split_conv1.conv:in@0+16']);
-  // 9 convs + head; the head is never a group member and not prunable; residual ties 3 producers into 1.
-  assert.is(groups.length, 8 - 2);
+  assert.equal(memberList(groupOf(groups, 'down.conv')), sorted(['down.bn:bn@0+16', 'down.conv:out@0+16', 'split_conv0.conv:in@0+16', 'split_conv1.conv:in@0+16']));
+  // 11 producers, 3 tied into 1 by the adds: 9 groups; concat_conv (feeds the head) and the head are fixed.
+  assert.is(groups.length, 7);
   assert.not.ok(groups.some((x) => x.members.some((m) => m.layer === 'head.1')));
   // concat_conv feeds the output conv: fixed by policy, unless allowed.
   assert.not.ok(groups.some((x) => x.root === 'concat_conv.conv'));
@@ -148,7 +149,7 @@ test('residual chain: all producers tied by the adds form one group with the rig
 test('concat offsets: SPP inputs at 0/8/16/24, nested concat puts the upsampled branch at 6 + 5', () => {
   const spp = sppModel();
   const g = groupOf(findGroups(buildDependencyGraph(spp)), 'conv1.conv');
-  assert.equal(memberList(g), ['conv1.bn:bn@0+8', 'conv1.conv:out@0+8', 'conv2.conv:in@0+8', 'conv2.conv:in@16+8', 'conv2.conv:in@24+8', 'conv2.conv:in@8+8']);
+  assert.equal(memberList(g), sorted(['conv1.bn:bn@0+8', 'conv1.conv:out@0+8', 'conv2.conv:in@0+8', 'conv2.conv:in@16+8', 'conv2.conv:in@24+8', 'conv2.conv:in@8+8']));
   const plan = planPruning(spp, { layer: 'conv1', amount: 0.25 });
   const removed = plan.groups[0].remove;
   assert.is(removed.length, 2);
@@ -159,7 +160,7 @@ test('concat offsets: SPP inputs at 0/8/16/24, nested concat puts the upsampled 
   const neck = neckModel();
   const groups = findGroups(buildDependencyGraph(neck));
   const up = groupOf(groups, 'upsample.0.conv');
-  assert.equal(memberList(up), ['five.0.conv:in@11+4', 'upsample.0.bn:bn@0+4', 'upsample.0.conv:out@0+4']);
+  assert.equal(memberList(up), sorted(['five.0.conv:in@11+4', 'upsample.0.bn:bn@0+4', 'upsample.0.conv:out@0+4']));
   assert.ok(memberList(groupOf(groups, 'branch.conv')).includes('five.0.conv:in@6+5'));
   assert.ok(memberList(groupOf(groups, 'backbone.conv')).includes('five.0.conv:in@0+6'));
   const p2 = planPruning(neck, { layer: 'upsample.0', amount: 0.5 });
@@ -172,14 +173,14 @@ test('depthwise multiplier repeats channels; GAP feeds Dense; Flatten repeats pe
   const model = depthwiseModel();
   const groups = findGroups(buildDependencyGraph(model));
   const g = groupOf(groups, 'pw1.conv');
-  assert.equal(memberList(g), [
+  assert.equal(memberList(g), sorted([
     'dw1.bn:bn@0+8', 'dw1:bias@0+8', 'dw1:depthwise@0+8', 'dw2.bn:bn@0+16', 'dw2:bias@0+16', 'dw2:depthwise@0+8',
     'pw1.bn:bn@0+8', 'pw1.conv:out@0+8', 'pw2.conv:in@0+16',
-  ]);
+  ]));
   assert.equal(g.members.find((m) => m.layer === 'pw2.conv')!.channels, [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7]);
-  assert.equal(memberList(groupOf(groups, 'pw2.conv')), ['pw2.bn:bn@0+6', 'pw2.conv:out@0+6', 'sep:depthwise@0+6', 'sep:in@0+12']);
-  assert.equal(memberList(groupOf(groups, 'sep')), ['fc:in@0+5', 'sep.bn:bn@0+5', 'sep:bias@0+5', 'sep:out@0+5']);
-  assert.equal(memberList(groupOf(groups, 'fc')), ['fc2:in@0+7', 'fc:bias@0+7', 'fc:out@0+7']);
+  assert.equal(memberList(groupOf(groups, 'pw2.conv')), sorted(['pw2.bn:bn@0+6', 'pw2.conv:out@0+6', 'sep:depthwise@0+6', 'sep:in@0+12']));
+  assert.equal(memberList(groupOf(groups, 'sep')), sorted(['fc:in@0+5', 'sep.bn:bn@0+5', 'sep:bias@0+5', 'sep:out@0+5']));
+  assert.equal(memberList(groupOf(groups, 'fc')), sorted(['fc2:in@0+7', 'fc:bias@0+7', 'fc:out@0+7']));
   assert.not.ok(groups.some((x) => x.root === 'fc2')); // feeds the output layer
   model.dispose();
 
@@ -215,12 +216,44 @@ test('shared layer ties the channels it reads; barriers are reported and block p
   const g = groupOf(groups, 'a');
   assert.equal(g.producers, ['a', 'b']);
   assert.ok(g.prunable);
-  assert.equal(memberList(g), ['a:bias@0+4', 'a:out@0+4', 'b:bias@0+4', 'b:out@0+4', 'shared:in@0+4']);
+  assert.equal(memberList(g), sorted(['a:bias@0+4', 'a:out@0+4', 'b:bias@0+4', 'b:out@0+4', 'shared:in@0+4']));
   const s = groupOf(groups, 'shared');
   assert.not.ok(s.prunable);
   assert.throws(() => planPruning(model, { layer: 'shared', amount: 0.5 }), /'r' \(Reshape\), which the pruner does not see through/);
   const plan = planPruning(model, { layer: 'a', amount: 0.5 });
   assertExact(model, plan, tf.randomNormal([2, 4, 4, 3], 0, 1, 'float32', 5));
+  model.dispose();
+});
+
+test('tied residual group: score from the root conv, or sum / mean / max over its producers', () => {
+  const model = cspModel();
+  randomize(model, 17);
+  const producers = ['split_conv1.conv', 'blocks.0.block.1.conv', 'blocks.1.block.1.conv'];
+  // L1 of each filter computed here from the kernels (HWIO, out = last axis).
+  const l1 = producers.map((p) => {
+    const k = model.getLayer(p).getWeights()[0];
+    const out = k.shape[3] as number;
+    const data = k.dataSync();
+    const sums = new Array<number>(out).fill(0);
+    for (let i = 0; i < data.length; i++) sums[i % out] += Math.abs(data[i]);
+    return sums;
+  });
+  const expected = {
+    root: l1[0],
+    sum: l1[0].map((_, c) => l1[0][c] + l1[1][c] + l1[2][c]),
+    mean: l1[0].map((_, c) => (l1[0][c] + l1[1][c] + l1[2][c]) / 3),
+    max: l1[0].map((_, c) => Math.max(l1[0][c], l1[1][c], l1[2][c])),
+  };
+  for (const groupReduction of ['root', 'sum', 'mean', 'max'] as const) {
+    const plan = planPruning(model, { layer: 'blocks.1.block.1', amount: 0.5, groupReduction });
+    const g = plan.groups[0];
+    assert.is(g.root, 'split_conv1.conv');
+    g.scores.forEach((s, c) => assert.ok(Math.abs(s - expected[groupReduction][c]) < 1e-4, `${groupReduction} channel ${c}`));
+    const order = [...g.scores.keys()].sort((a, b) => g.scores[a] - g.scores[b] || a - b);
+    assert.equal(g.remove, order.slice(0, 4).sort((a, b) => a - b));
+    // Every producer loses the same filters, once.
+    assert.equal(g.deps.filter((d) => d.dim === 'out').map((d) => [d.layer, d.indices]), producers.map((p) => [p, g.remove]));
+  }
   model.dispose();
 });
 
@@ -260,7 +293,11 @@ function assertExact(model: tf.LayersModel, plan: PrunePlan, input: tf.Tensor, t
   assert.ok(report.maxAbs > 1e-2, `outputs are not trivial (${report.maxAbs})`);
   assert.ok(report.maxAbsDiff < tol, `max |pruned - silenced| = ${report.maxAbsDiff}`);
   // Against the unsilenced original the outputs do change (the check is not vacuous).
-  const moved = tf.tidy(() => tf.max(tf.abs(tf.sub(model.predict(input) as tf.Tensor, pruned.predict(input) as tf.Tensor))).dataSync()[0]);
+  const moved = tf.tidy(() => {
+    const a = ([] as tf.Tensor[]).concat(model.predict(input) as tf.Tensor | tf.Tensor[]);
+    const b = ([] as tf.Tensor[]).concat(pruned.predict(input) as tf.Tensor | tf.Tensor[]);
+    return Math.max(...a.map((x, i) => tf.max(tf.abs(tf.sub(x, b[i]))).dataSync()[0]));
+  });
   pruned.dispose();
   input.dispose();
   return moved;
@@ -337,6 +374,39 @@ test('plan printing lists each dependency with indices, counts and params, then 
   assert.match(text, `Params: ${countParams(model).toLocaleString('en-US')} -> ${(countParams(model) - 36).toLocaleString('en-US')}`);
   assert.match(text, /FLOPs \(2 x multiply-adds\) at 8x8: /);
   model.dispose();
+});
+
+test('exactness through PReLU, Conv2DTranspose, pooling, cropping and Conv1D', () => {
+  const input = tf.input({ shape: [6, 6, 3], name: 'x' });
+  let x = tf.layers.conv2d({ name: 'a', filters: 6, kernelSize: 3, padding: 'same' }).apply(input) as T;
+  x = tf.layers.prelu({ name: 'a.prelu' }).apply(x) as T;
+  x = tf.layers.conv2dTranspose({ name: 't', filters: 5, kernelSize: 3, strides: 2, padding: 'same' }).apply(x) as T;
+  x = tf.layers.batchNormalization({ name: 't.bn' }).apply(x) as T;
+  x = tf.layers.reLU({ name: 't.relu' }).apply(x) as T;
+  x = tf.layers.averagePooling2d({ name: 'pool', poolSize: 2 }).apply(x) as T;
+  x = tf.layers.cropping2D({ name: 'crop', cropping: [[1, 0], [0, 1]] }).apply(x) as T;
+  x = tf.layers.conv2d({ name: 'c', filters: 4, kernelSize: 1, activation: 'relu' }).apply(x) as T;
+  const model = tf.model({ inputs: input, outputs: head('head.1', x) });
+  randomize(model, 21);
+  const groups = findGroups(buildDependencyGraph(model));
+  assert.equal(memberList(groupOf(groups, 'a')), sorted(['a.prelu:alpha@0+6', 'a:bias@0+6', 'a:out@0+6', 't:in@0+6']));
+  assert.equal(memberList(groupOf(groups, 't')), sorted(['c:in@0+5', 't.bn:bn@0+5', 't:bias@0+5', 't:out@0+5']));
+  const plan = planPruning(model, { all: true, amount: 0.5 });
+  assert.equal(plan.groups.map((g) => g.root), ['a', 't']);
+  assert.equal(plan.groups[1].deps.find((d) => d.dim === 'out')!.sliced, [{ weight: 'kernel', axis: 2 }]);
+  assertExact(model, plan, tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 4));
+  model.dispose();
+
+  const seqIn = tf.input({ shape: [10, 3], name: 's' });
+  let y = tf.layers.conv1d({ name: 'c1', filters: 6, kernelSize: 3, activation: 'relu' }).apply(seqIn) as T;
+  y = tf.layers.maxPooling1d({ name: 'mp', poolSize: 2 }).apply(y) as T;
+  y = tf.layers.conv1d({ name: 'c2', filters: 4, kernelSize: 3, activation: 'relu' }).apply(y) as T;
+  y = tf.layers.globalMaxPooling1d({ name: 'gmp' }).apply(y) as T;
+  const m1 = tf.model({ inputs: seqIn, outputs: tf.layers.dense({ name: 'o', units: 2 }).apply(y) as T });
+  randomize(m1, 8);
+  const p1 = planPruning(m1, { layer: 'c1', amount: 0.5 });
+  assertExact(m1, p1, tf.randomNormal([3, 10, 3], 0, 1, 'float32', 2));
+  m1.dispose();
 });
 
 test('Sequential models are pruned too (rebuilt as functional with the same layer names)', () => {

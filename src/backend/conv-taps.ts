@@ -111,7 +111,7 @@ export class TapReader {
     if (xp !== x && (g.strideHeight > 1 || g.strideWidth > 1)) xp.dispose();
   }
 
-  /** The block tap (i, j) saw, [N, outH, outW, C]; may be the padded input itself (no copy). */
+  /** The block tap (i, j) saw, [N, outH, outW, C]; may be a phase image itself (no copy). */
   tap(i: number, j: number): tf.Tensor4D {
     const g = this.g;
     const rowOff = i * g.dilationHeight;

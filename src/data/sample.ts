@@ -37,7 +37,12 @@ export interface SampleInfo {
   transform?: Affine;
   mosaic: boolean;
   mixup: boolean;
+  /** Single samples: mirrored. (Mosaic tiles are mirrored independently and not reported.) */
   flip: boolean;
+  /** Ids of every image in the sample: mosaic tiles in quadrant order (TL, TR, BL, BR), then the mixup image. */
+  parts: (string | number)[];
+  /** Mosaic only: the centre (cutX, cutY) in input pixels; every box lies within one quadrant. */
+  mosaicCut?: [number, number];
 }
 
 export interface Sample {
@@ -89,7 +94,16 @@ async function draw(ctx: SampleContext, canvas: RgbImage, index: number, p: Plac
 }
 
 function baseInfo(item: DatasetItem, s: Size): SampleInfo {
-  const info: SampleInfo = { id: item.id, file: item.file, width: s.width, height: s.height, mosaic: false, mixup: false, flip: false };
+  const info: SampleInfo = {
+    id: item.id,
+    file: item.file,
+    width: s.width,
+    height: s.height,
+    mosaic: false,
+    mixup: false,
+    flip: false,
+    parts: [item.id],
+  };
   if (item.cocoImageId !== undefined) info.cocoImageId = item.cocoImageId;
   return info;
 }
@@ -145,12 +159,18 @@ export async function mosaicSample(ctx: SampleContext, index: number, rng: Rng, 
     indices.map((i, q) => ({ boxes: ctx.items[i].boxes, width: sizes[q].width, height: sizes[q].height })),
     aug.minBoxSize,
   );
-  const info = { ...baseInfo(ctx.items[index], sizes[0]), mosaic: true };
+  const info: SampleInfo = {
+    ...baseInfo(ctx.items[index], sizes[0]),
+    mosaic: true,
+    parts: indices.map((i) => ctx.items[i].id),
+    mosaicCut: [layout.cutX, layout.cutY],
+  };
   if (rng.chance(aug.mixup)) {
     const other = await singleSample(ctx, ctx.pick(rng), rng, aug);
     blendInto(image, other.image, 0.5);
     boxes = boxes.concat(other.boxes);
     info.mixup = true;
+    info.parts.push(other.info.id);
   }
   return { image, boxes, info };
 }

@@ -110,22 +110,24 @@ export function renderShapesImage(rng: Rng, width: number, height: number): Shap
       let by1 = Infinity;
       let bx2 = -Infinity;
       let by2 = -Infinity;
-      let area = 0;
-      const ys = Math.max(0, Math.floor(y0)), ye = Math.min(height, Math.ceil(y0 + s) + 1);
-      const xs = Math.max(0, Math.floor(x0)), xe = Math.min(width, Math.ceil(x0 + s) + 1);
+      const pixels: number[] = [];
+      const ys = Math.max(0, Math.floor(y0));
+      const ye = Math.min(height, Math.ceil(y0 + s) + 1);
+      const xs = Math.max(0, Math.floor(x0));
+      const xe = Math.min(width, Math.ceil(x0 + s) + 1);
       for (let y = ys; y < ye; y++) {
         for (let x = xs; x < xe; x++) {
           if (!inside(x + 0.5, y + 0.5)) continue;
-          const o = (y * width + x) * 3;
-          for (let c = 0; c < 3; c++) data[o + c] = clamp8(color[c] + rng.uniform(-6, 6));
-          area++;
+          pixels.push(y * width + x);
           if (x < bx1) bx1 = x;
           if (y < by1) by1 = y;
           if (x + 1 > bx2) bx2 = x + 1;
           if (y + 1 > by2) by2 = y + 1;
         }
       }
-      if (area < 16) continue; // (pixels already painted are inside the reserved area: harmless, redrawn below)
+      if (pixels.length < 16) continue;
+      for (const p of pixels) for (let c = 0; c < 3; c++) data[p * 3 + c] = clamp8(color[c] + rng.uniform(-6, 6));
+      const area = pixels.length;
       taken.push(r);
       objects.push({ classId, box: [bx1, by1, bx2, by2], area, color });
       break;

@@ -13,7 +13,7 @@ export type Rgb = [number, number, number];
 export interface DrawOptions {
   /** Names by class id; missing names print as "class<id>". */
   classNames?: string[];
-  /** Box line width in pixels (default: about 1/250 of the smaller image side, at least 2). */
+  /** Box line width in pixels (default: about 1/200 of the smaller image side, at least 2). */
   lineWidth?: number;
   /** Label font size in pixels (default: about 1/35 of the smaller image side, at least 11). */
   fontSize?: number;
@@ -65,7 +65,7 @@ export function labelText(d: Detection, opts: DrawOptions = {}): string {
 /** Sizes used for an image of this size (exported so tests and callers can reason about them). */
 export function drawMetrics(width: number, height: number, opts: DrawOptions = {}) {
   const side = Math.min(width, height);
-  const lineWidth = Math.max(1, Math.round(opts.lineWidth ?? Math.max(2, side / 250)));
+  const lineWidth = Math.max(1, Math.round(opts.lineWidth ?? Math.max(2, side / 200)));
   const fontSize = Math.max(6, Math.round(opts.fontSize ?? Math.max(11, side / 35)));
   const padX = Math.ceil(fontSize * 0.25);
   const labelH = Math.ceil(fontSize * 1.3);

@@ -11,6 +11,7 @@
  */
 import { access } from 'node:fs/promises';
 import sharp from 'sharp';
+import { resizeBicubic } from './resample.ts';
 
 /** Raw interleaved pixels (e.g. a decoded video frame). */
 export interface RawImage {
@@ -49,6 +50,12 @@ export interface LetterboxResult {
 
 export interface LetterboxOptions {
   mode?: ResizeMode;
+  /**
+   * 'pillow' (default): bit-exact with Pillow's BICUBIC, as the reference implementation.
+   * 'sharp': libvips' cubic, faster on large images; within a few levels of Pillow when shrinking,
+   * visibly different when enlarging.
+   */
+  resampler?: 'pillow' | 'sharp';
 }
 
 /** Input size as a square side or {width, height}. */
@@ -121,6 +128,7 @@ export async function imageSize(input: ImageInput): Promise<{ width: number; hei
 /** Letterbox (or plain-resize) an image to the network input size. */
 export async function letterboxImage(input: ImageInput, size: InputSize, opts: LetterboxOptions = {}): Promise<LetterboxResult> {
   const mode = opts.mode ?? 'letterbox';
+  const resampler = opts.resampler ?? 'pillow';
   const inputW = typeof size === 'number' ? size : size.width;
   const inputH = typeof size === 'number' ? size : size.height;
   if (!(Number.isInteger(inputW) && inputW > 0 && Number.isInteger(inputH) && inputH > 0)) {
@@ -144,18 +152,23 @@ export async function letterboxImage(input: ImageInput, size: InputSize, opts: L
   const padY = Math.floor((inputH - nh) / 2);
 
   let pixels: Uint8Array;
-  try {
-    // With alpha, sharp would resize premultiplied RGBA; drop alpha first instead (PIL's convert('RGB')).
-    let pipe = hasAlpha ? rgbPipeline(toSharp(await readRgb(input))) : rgbPipeline(toSharp(input));
-    if (nw !== origW || nh !== origH) {
-      // libvips 'cubic' is Catmull-Rom (a = -0.5) with the support widened when shrinking, as PIL's BICUBIC.
-      pipe = pipe.resize(nw, nh, { fit: 'fill', kernel: 'cubic', fastShrinkOnLoad: false });
+  if (resampler === 'pillow') {
+    const rgb = await readRgb(input);
+    pixels = resizeBicubic(rgb.data, rgb.width, rgb.height, 3, nw, nh);
+  } else {
+    try {
+      // With alpha, sharp would resize premultiplied RGBA; drop alpha first instead (PIL's convert('RGB')).
+      let pipe = hasAlpha ? rgbPipeline(toSharp(await readRgb(input))) : rgbPipeline(toSharp(input));
+      if (nw !== origW || nh !== origH) {
+        // libvips 'cubic' is Catmull-Rom (a = -0.5) with the support widened when shrinking, as PIL's BICUBIC.
+        pipe = pipe.resize(nw, nh, { fit: 'fill', kernel: 'cubic', fastShrinkOnLoad: false });
+      }
+      const { data, info } = await pipe.toBuffer({ resolveWithObject: true });
+      if (info.width !== nw || info.height !== nh) throw new Error(`resize gave ${info.width}x${info.height}, expected ${nw}x${nh}`);
+      pixels = toRgb(data, info.channels);
+    } catch (e) {
+      throw wrapError(input, e);
     }
-    const { data, info } = await pipe.toBuffer({ resolveWithObject: true });
-    if (info.width !== nw || info.height !== nh) throw new Error(`resize gave ${info.width}x${info.height}, expected ${nw}x${nh}`);
-    pixels = toRgb(data, info.channels);
-  } catch (e) {
-    throw wrapError(input, e);
   }
 
   const tensorData = new Float32Array(inputW * inputH * 3);

@@ -67,10 +67,12 @@ const clip8 = (v: number) => {
  * Resizes src (sw x sh x channels, interleaved uint8) to dw x dh exactly as Pillow's BICUBIC does.
  * Returns src itself when the size does not change (Pillow returns a copy).
  */
-export function resizeBicubic(src: Uint8Array, sw: number, sh: number, channels: number, dw: number, dh: number): Uint8Array {
+export function resizeBicubic(input: Uint8Array, sw: number, sh: number, channels: number, dw: number, dh: number): Uint8Array {
+  // A plain Uint8Array view (not a Buffer subclass) keeps the loops monomorphic.
+  const src = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.length);
   if (src.length !== sw * sh * channels) throw new Error(`resizeBicubic: ${src.length} bytes for ${sw}x${sh}x${channels}`);
   if (!(dw > 0 && dh > 0)) throw new Error(`resizeBicubic: bad output size ${dw}x${dh}`);
-  if (dw === sw && dh === sh) return src;
+  if (dw === sw && dh === sh) return input;
   const half = 1 << (PRECISION_BITS - 1);
   const vert = precomputeCoeffs(sh, dh);
   // Rows of the source the vertical pass reads.
@@ -92,11 +94,26 @@ export function resizeBicubic(src: Uint8Array, sw: number, sh: number, channels:
         const xmin = bounds[xx * 2];
         const n = bounds[xx * 2 + 1];
         const ko = xx * ksize;
-        for (let c = 0; c < channels; c++) {
-          let s = half;
-          let p = srcRow + xmin * channels + c;
-          for (let x = 0; x < n; x++, p += channels) s += src[p] * kk[ko + x];
-          out[dstRow + xx * channels + c] = clip8(s);
+        if (channels === 3) {
+          let s0 = half, s1 = half, s2 = half;
+          let p = srcRow + xmin * 3;
+          for (let x = 0; x < n; x++, p += 3) {
+            const k = kk[ko + x];
+            s0 += src[p] * k;
+            s1 += src[p + 1] * k;
+            s2 += src[p + 2] * k;
+          }
+          const o = dstRow + xx * 3;
+          out[o] = clip8(s0);
+          out[o + 1] = clip8(s1);
+          out[o + 2] = clip8(s2);
+        } else {
+          for (let c = 0; c < channels; c++) {
+            let s = half;
+            let p = srcRow + xmin * channels + c;
+            for (let x = 0; x < n; x++, p += channels) s += src[p] * kk[ko + x];
+            out[dstRow + xx * channels + c] = clip8(s);
+          }
         }
       }
     }
@@ -109,18 +126,21 @@ export function resizeBicubic(src: Uint8Array, sw: number, sh: number, channels:
   const { ksize, bounds, kk } = vert;
   const out = new Uint8Array(dw * dh * channels);
   const stride = w * channels;
+  const acc = new Float64Array(stride);
   for (let yy = 0; yy < dh; yy++) {
     const ymin = bounds[yy * 2] - rowOffset;
     const n = bounds[yy * 2 + 1];
     const ko = yy * ksize;
     if (ymin < 0 || ymin + n > h) throw new Error('internal: resizeBicubic rows out of range');
     const dstRow = yy * dw * channels;
-    for (let i = 0; i < stride; i++) {
-      let s = half;
-      let p = ymin * stride + i;
-      for (let y = 0; y < n; y++, p += stride) s += img[p] * kk[ko + y];
-      out[dstRow + i] = clip8(s);
+    // Row by row (contiguous reads); sums are integers far below 2^53, so float accumulation is exact.
+    acc.fill(half);
+    for (let y = 0; y < n; y++) {
+      const k = kk[ko + y];
+      const p = (ymin + y) * stride;
+      for (let i = 0; i < stride; i++) acc[i] += img[p + i] * k;
     }
+    for (let i = 0; i < stride; i++) out[dstRow + i] = clip8(acc[i]);
   }
   return out;
 }

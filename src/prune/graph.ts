@@ -61,12 +61,14 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
   };
 
   const tensors: Record<TensorKey, number[]> = {};
+  /** Start positions of the concatenated pieces of each tensor (0 for a tensor made in one piece). */
+  const segments: Record<TensorKey, number[]> = {};
   const shapes: Record<TensorKey, Shape> = {};
   const producedBy: Record<TensorKey, string> = {};
   const consumers: Record<TensorKey, string[]> = {};
   const layers: GraphLayer[] = [];
   const byName = new Map<string, GraphLayer>();
-  const rawMembers: { layer: string; dim: Dim; atoms: number[] }[] = [];
+  const rawMembers: { layer: string; dim: Dim; atoms: number[]; segments: number[] }[] = [];
   const barriers: Barrier[] = [];
   const bnAfter: Record<string, string> = {};
 
@@ -98,13 +100,15 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
       });
       gl.inputs.push(inKeys);
       const ins = inKeys.map((k) => tensors[k]);
+      const inSegs = inKeys.map((k) => segments[k]);
       const inShapes = inKeys.map((k) => shapes[k]);
       const outShapes = outputShapes(live, className, config, inShapes);
       const outKeys = outShapes.map((_, t) => key(name, nodeIndex, t));
       gl.outputs.push(outKeys);
       const first = byName.get(name) === undefined && nodeIndex === 0;
-      const setOut = (arr: number[], t = 0) => {
+      const setOut = (arr: number[], t = 0, segs: number[] = [0]) => {
         tensors[outKeys[t]] = arr;
+        segments[outKeys[t]] = segs;
         shapes[outKeys[t]] = outShapes[t];
         producedBy[outKeys[t]] = name;
       };
@@ -141,22 +145,22 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
           const shape = (config.batchInputShape as Shape | undefined) ?? outShapes[0];
           const atoms = newSpace(name, 'input', width(shape));
           fix(atoms, `come from model input '${name}'`);
-          tensors[outKeys[0]] = atoms;
+          setOut(atoms);
           shapes[outKeys[0]] = shape;
-          producedBy[outKeys[0]] = name;
           break;
         }
         case 'producer': {
           let out: number[];
           if (first) {
             out = newSpace(name, 'out', width(outShapes[0]));
-            memberOf(name, 'out', out);
-            memberOf(name, 'bias', out);
+            memberOf(name, 'out', out, [0]);
+            memberOf(name, 'bias', out, [0]);
             if (className === 'SeparableConv2D') {
-              memberOf(name, 'depthwise', ins[0]);
-              memberOf(name, 'in', repeatEach(ins[0], Number(config.depthMultiplier ?? 1)));
+              const mult = Number(config.depthMultiplier ?? 1);
+              memberOf(name, 'depthwise', ins[0], inSegs[0]);
+              memberOf(name, 'in', repeatEach(ins[0], mult), inSegs[0].map((x) => x * mult));
             } else {
-              memberOf(name, 'in', ins[0]);
+              memberOf(name, 'in', ins[0], inSegs[0]);
             }
           } else {
             out = tensors[key(name, 0, 0)];
@@ -168,34 +172,35 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
         case 'depthwise': {
           const mult = Number(config.depthMultiplier ?? 1);
           const out = repeatEach(ins[0], mult);
+          const outSegs = inSegs[0].map((x) => x * mult);
           if (first) {
-            memberOf(name, 'depthwise', ins[0]);
-            memberOf(name, 'bias', out);
+            memberOf(name, 'depthwise', ins[0], inSegs[0]);
+            memberOf(name, 'bias', out, outSegs);
           } else {
             unionArrays(tensors[gl.inputs[0][0]], ins[0], `shared layer '${name}'`);
           }
-          setOut(out);
+          setOut(out, 0, outSegs);
           break;
         }
         case 'bn':
         case 'prelu': {
           if (first) {
             if (kind === 'bn') {
-              memberOf(name, 'bn', ins[0]);
+              memberOf(name, 'bn', ins[0], inSegs[0]);
               const src = producedBy[inKeys[0]];
               if (src && byName.get(src)?.kind === 'producer' && !(src in bnAfter)) bnAfter[src] = name;
             } else {
               const alpha = weights.find((w) => w.name === 'alpha');
-              if (alpha && alpha.shape[alpha.shape.length - 1] === ins[0].length && ins[0].length > 1) memberOf(name, 'alpha', ins[0]);
+              if (alpha && alpha.shape[alpha.shape.length - 1] === ins[0].length && ins[0].length > 1) memberOf(name, 'alpha', ins[0], inSegs[0]);
             }
           } else {
             unionArrays(tensors[gl.inputs[0][0]], ins[0], `shared layer '${name}'`);
           }
-          setOut(ins[0]);
+          setOut(ins[0], 0, inSegs[0]);
           break;
         }
         case 'passthrough':
-          setOut(ins[0]);
+          setOut(ins[0], 0, inSegs[0]);
           break;
         case 'merge': {
           const w = Math.max(...ins.map((a) => a.length));
@@ -206,18 +211,24 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
             else throw new Error(`layer '${name}' (${className}): inputs have ${ins.map((x) => x.length).join(' vs ')} channels`);
           });
           for (const a of full.slice(1)) unionArrays(full[0], a, `layer '${name}' (${className})`);
-          setOut(full[0]);
+          setOut(full[0], 0, inSegs[ins.indexOf(full[0])]);
           break;
         }
         case 'concat': {
           const rank = outShapes[0].length;
           const axis = Number(config.axis ?? -1);
           if (axis === -1 || axis === rank - 1) {
-            setOut(ins.flat());
+            const segs: number[] = [];
+            let offset = 0;
+            ins.forEach((a, i) => {
+              segs.push(...inSegs[i].map((x) => x + offset));
+              offset += a.length;
+            });
+            setOut(ins.flat(), 0, segs);
           } else {
             // Joined along another axis: every input shares the channel indices, like a merge.
             for (const a of ins.slice(1)) unionArrays(ins[0], a, `layer '${name}' (Concatenate on axis ${axis})`);
-            setOut(ins[0]);
+            setOut(ins[0], 0, inSegs[0]);
           }
           break;
         }
@@ -247,8 +258,8 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
     byName.set(name, gl);
   });
 
-  function memberOf(layer: string, dim: Dim, atoms: number[]) {
-    rawMembers.push({ layer, dim, atoms });
+  function memberOf(layer: string, dim: Dim, atoms: number[], segs: number[]) {
+    rawMembers.push({ layer, dim, atoms, segments: segs });
   }
 
   const outputs = cfg.outputLayers.map(([l, n, t]) => key(l, n, t));
@@ -277,7 +288,7 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
     const gl = byName.get(m.layer)!;
     const params = dimParams(gl.className, m.dim, gl.weights);
     if (params.length === 0) continue; // e.g. a conv without bias
-    members.push({ layer: m.layer, dim: m.dim, classes: m.atoms.map((a) => classOf[a]), params });
+    members.push({ layer: m.layer, dim: m.dim, classes: m.atoms.map((a) => classOf[a]), segments: m.segments, params });
   }
 
   // Output producers: a model output is reachable from their output through layers without weights.

@@ -118,9 +118,10 @@ export function findGroups(graph: DependencyGraph, opts: FindGroupsOptions = {})
       run.b.group.members.push(member);
       run = null;
     };
+    const starts = new Set(m.segments);
     for (let p = 0; p < m.classes.length; p++) {
       const b = byComponent.get(find(m.classes[p]));
-      if (run && run.b !== b) flush(p);
+      if (run && (run.b !== b || starts.has(p))) flush(p);
       if (!run && b) run = { b, start: p };
     }
     flush(m.classes.length);

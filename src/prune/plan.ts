@@ -100,7 +100,7 @@ export function planPruning(model: tf.LayersModel, opts: PlanOptions): PrunePlan
   for (const { group, amount } of selected) {
     const k = countToRemove(group.n, amount, { roundTo, fixed: group.fixed.length });
     if (k === 0) {
-      skipped.push({ layer: group.root, reason: `amount ${amount} removes no channel of ${group.n}` });
+      skipped.push({ layer: group.root, reason: `amount ${amount} removes no channel of ${group.n}${roundTo > 1 ? ` (roundTo ${roundTo})` : ''}` });
       continue;
     }
     const scores = scoreGroup(group, ctx);
@@ -129,7 +129,8 @@ export function planPruning(model: tf.LayersModel, opts: PlanOptions): PrunePlan
       deps.push({ layer: m.layer, className: m.className, dim: m.dim, offset: m.offset, span: m.channels.length, size, indices, params, sliced: m.params });
     }
     planned.push({
-      id: group.id, root: group.root, producers: group.producers, amount, n: group.n, remove, keep: group.n - remove.length,
+      id: group.id, root: group.root, producers: group.producers, amount, n: group.n,
+      scores: Array.from(scores), remove, keep: group.n - remove.length,
       deps, params: deps.reduce((a, d) => a + d.params, 0),
     });
   }
@@ -181,10 +182,11 @@ function resolveScope(graph: DependencyGraph, groups: PruneGroup[], opts: PlanOp
     return closeMatches(q, [...names]).join(', ');
   };
   const unknown = (q: string) => new Error(`no prunable layer matches '${q}' in model '${graph.modelName}'; close matches: ${suggestions(q)}`);
+  /** Why a producer cannot be pruned (a phrase to put after its name). */
   const explain = (name: string, g: PruneGroup | undefined) => {
-    if (graph.outputProducers.includes(name)) return `'${name}' is an output layer (its output is a model output): never pruned`;
-    if (!g) return `'${name}' creates no prunable channels`;
-    return `'${name}' cannot be pruned: ${g.reason ?? 'no prunable channel'}`;
+    if (graph.outputProducers.includes(name)) return 'is an output layer (its output is a model output): never pruned';
+    if (!g) return 'creates no prunable channels';
+    return `cannot be pruned: ${g.reason ?? 'no prunable channel'}`;
   };
 
   const chosen = new Map<PruneGroup, string>(); // group -> the name that selected it
@@ -194,7 +196,7 @@ function resolveScope(graph: DependencyGraph, groups: PruneGroup[], opts: PlanOp
     if (g && g.prunable) {
       if (!chosen.has(g)) chosen.set(g, name);
     } else if (strict) {
-      throw new Error(explain(name, g));
+      throw new Error(`'${name}' ${explain(name, g)}`);
     } else if (!skipped.some((s) => s.layer === name)) {
       skipped.push({ layer: name, reason: explain(name, g) });
     }

@@ -31,7 +31,17 @@ export function functionalConfig(model: tf.LayersModel): FunctionalConfig {
   if (!Array.isArray(cfg.layers) || !Array.isArray(cfg.inputLayers) || !Array.isArray(cfg.outputLayers)) {
     throw new Error(`model '${model.name}': unexpected config format (expected layers, inputLayers, outputLayers)`);
   }
+  for (const entry of cfg.layers) patchConfig(model, entry.className, entry.config);
   return cfg as FunctionalConfig;
+}
+
+/** Works around config fields tfjs 4.22 forgets to serialize. */
+function patchConfig(model: tf.LayersModel, className: string, config: Record<string, unknown>) {
+  if (className === 'SeparableConv2D' && config.depthMultiplier === undefined) {
+    // SeparableConv.getConfig drops depthMultiplier; the depthwise kernel [kh, kw, in, mult] has it.
+    const dk = model.getLayer(String(config.name)).weights.find((w) => (w.originalName ?? w.name).endsWith('depthwise_kernel'));
+    if (dk) config.depthMultiplier = dk.shape[dk.shape.length - 1];
+  }
 }
 
 function sequentialAsFunctional(model: tf.Sequential): FunctionalConfig {
@@ -51,6 +61,7 @@ function sequentialAsFunctional(model: tf.Sequential): FunctionalConfig {
     delete config.inputShape;
     delete config.inputDim;
     const name = String(config.name);
+    patchConfig(model, l.className, config);
     layers.push({ name, className: l.className, config, inboundNodes: [[[prev, 0, 0, {}]]] });
     prev = name;
   }

@@ -67,6 +67,8 @@ export interface GraphMember {
   layer: string;
   dim: Dim;
   classes: number[];
+  /** Start positions of the concatenated pieces the layer reads (concat offsets), 0 first. */
+  segments: number[];
   params: WeightAxis[];
 }
 
@@ -166,6 +168,8 @@ export interface PlannedGroup {
   producers: string[];
   amount: number;
   n: number;
+  /** Importance score of every group channel (lower = removed first). */
+  scores: number[];
   /** Removed group channel indices (= root filter indices), ascending. */
   remove: number[];
   keep: number;

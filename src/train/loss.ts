@@ -31,7 +31,7 @@
  * 1 instead of giving NaN.
  */
 import * as tf from '@tensorflow/tfjs';
-import { boxIou, ciou } from './ciou.ts';
+import { ciou } from './ciou.ts';
 import { buildTargets, gtBoxesInGrid, headTargetsToTensors, type AnchorWH, type HeadTargets } from './targets.ts';
 
 export interface YoloLossOptions {
@@ -86,26 +86,77 @@ export function bceWithLogits(logits: tf.Tensor, targets: tf.Tensor): tf.Tensor 
 
 /**
  * 1 where a cell's decoded prediction has IoU > thresh with some ground truth of its image, [B, H, W, A].
- * Computed without gradient (the tape sees one op whose gradient is zero).
+ * Computed without gradient (the tape sees one op whose gradient is zero). `rows`: the head as
+ * [B*H*W*A, 5 + C]; `gt`: padded ground truths [B, N, 4] in grid units (JS). Every op on the [B, HWA, N]
+ * IoU grid is same-shape (outer products by matMul with ones, K = 1: exact, Inf included): tfjs-cpu's
+ * broadcasting path costs ~1 us per element.
  */
-function ignoreMask(head: tf.Tensor, gts: tf.Tensor, anchorsGrid: tf.Tensor, thresh: number): tf.Tensor {
-  const f = tf.customGrad(((p: tf.Tensor) => {
-    const [B, H, W, A] = p.shape;
+function ignoreMask(rows: tf.Tensor2D, batch: number, H: number, W: number, anchorsGrid: number[][],
+  gt: { boxes: Float32Array; maxBoxes: number }, thresh: number): tf.Tensor {
+  const A = anchorsGrid.length;
+  const M = batch * H * W * A;
+  const HWA = H * W * A;
+  const N = gt.maxBoxes;
+  const f = tf.customGrad(((x: tf.Tensor2D) => {
     const value = tf.tidy(() => {
-      const txy = tf.slice(p, [0, 0, 0, 0, 0], [-1, -1, -1, -1, 2]);
-      const twh = tf.slice(p, [0, 0, 0, 0, 2], [-1, -1, -1, -1, 2]);
-      const gx = tf.reshape(tf.range(0, W, 1, 'float32'), [1, 1, W, 1, 1]);
-      const gy = tf.reshape(tf.range(0, H, 1, 'float32'), [1, H, 1, 1, 1]);
-      const grid = tf.concat([tf.tile(gx, [1, H, 1, 1, 1]), tf.tile(gy, [1, 1, W, 1, 1])], 4);
-      const boxes = tf.concat([tf.add(tf.sigmoid(txy), grid), tf.mul(tf.exp(twh), anchorsGrid)], 4);
-      const flat = tf.reshape(boxes, [B, H * W * A, 1, 4]);
-      const g = tf.expandDims(gts, 1); // [B, 1, N, 4]
-      const best = tf.max(boxIou(flat, g, 'iou'), 2); // [B, HWA]
-      return tf.reshape(tf.cast(tf.greater(best, thresh), 'float32'), [B, H, W, A]);
+      // per-cell constants: grid offsets and anchor sizes, row order (b, j, i, a)
+      const gx = new Float32Array(M), gy = new Float32Array(M), aw = new Float32Array(M), ah = new Float32Array(M);
+      for (let m = 0; m < M; m++) {
+        const a = m % A;
+        gx[m] = Math.floor(m / A) % W;
+        gy[m] = Math.floor(m / (A * W)) % H;
+        aw[m] = anchorsGrid[a][0];
+        ah[m] = anchorsGrid[a][1];
+      }
+      const col = (v: Float32Array) => tf.tensor1d(v);
+      const [tx, ty, tw, th] = tf.unstack(tf.slice(x, [0, 0], [-1, 4]), 1); // each [M]
+      const cx = tf.add(tf.sigmoid(tx), col(gx));
+      const cy = tf.add(tf.sigmoid(ty), col(gy));
+      const hw = tf.mul(tf.exp(tw), col(aw.map((v) => v / 2)));
+      const hh = tf.mul(tf.exp(th), col(ah.map((v) => v / 2)));
+      // ground-truth components [B, 1, N]
+      const g = (fn: (o: number) => number) => {
+        const v = new Float32Array(batch * N);
+        for (let n = 0; n < batch * N; n++) v[n] = fn(n * 4);
+        return tf.tensor3d(v, [batch, 1, N]);
+      };
+      const bx = gt.boxes;
+      // outer products to [B, HWA, N] by matMul with ones (K = 1), so every later op is same-shape
+      const onesN = tf.ones([batch, 1, N]);
+      const onesP = tf.ones([batch, HWA, 1]);
+      const P = (t: tf.Tensor) => tf.matMul(tf.reshape(t, [batch, HWA, 1]), onesN);
+      const G = (t: tf.Tensor3D) => tf.matMul(onesP, t);
+      const px1 = P(tf.sub(cx, hw)), px2 = P(tf.add(cx, hw)), py1 = P(tf.sub(cy, hh)), py2 = P(tf.add(cy, hh));
+      const pArea = P(tf.mul(tf.mul(hw, hh), 4));
+      const gx1 = G(g((o) => bx[o] - bx[o + 2] / 2)), gx2 = G(g((o) => bx[o] + bx[o + 2] / 2));
+      const gy1 = G(g((o) => bx[o + 1] - bx[o + 3] / 2)), gy2 = G(g((o) => bx[o + 1] + bx[o + 3] / 2));
+      const gArea = G(g((o) => bx[o + 2] * bx[o + 3]));
+      const iw = tf.relu(tf.sub(tf.minimum(px2, gx2), tf.maximum(px1, gx1)));
+      const ih = tf.relu(tf.sub(tf.minimum(py2, gy2), tf.maximum(py1, gy1)));
+      const inter = tf.mul(iw, ih);
+      const iou = tf.div(inter, tf.maximum(tf.sub(tf.add(pArea, gArea), inter), 1e-6));
+      return tf.reshape(tf.cast(tf.greater(tf.max(iou, 2), thresh), 'float32'), [batch, H, W, A]);
     });
-    return { value, gradFunc: () => tf.zeros(p.shape) };
+    return { value, gradFunc: () => tf.zeros([M, x.shape[1]]) };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(head) as tf.Tensor;
+  return f(rows) as tf.Tensor;
+}
+
+/**
+ * tf.gather(x, idx) on rows of a 2-D tensor, with the gradient as one scatterND. (tfjs's own gather
+ * gradient, unsortedSegmentSum, loops over every row of x on the CPU backend: seconds at 416 x 416.)
+ * `idx` must not repeat (positives are unique).
+ */
+function gatherRows(x: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
+  const shape = x.shape;
+  const f = tf.customGrad(((xx: tf.Tensor2D, save: (ts: tf.Tensor[]) => void) => {
+    save([idx]); // kept by the tape: idx itself may be disposed (tidied) before the backward pass
+    return {
+      value: tf.gather(xx, idx),
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => tf.scatterND(tf.expandDims(saved[0], 1), dy, shape),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x) as tf.Tensor2D;
 }
 
 /** Per-positive grid offsets (i, j) and anchor sizes in grid units, from the flat indices. */
@@ -170,18 +221,12 @@ export function yoloLoss(outputs: tf.Tensor[], targets: readonly Float32Array[],
       // anchors in this head's grid units: a / stride, stride = input / grid
       const anchorsGrid = opts.anchorMask[l].map((n) => [opts.anchors[n][0] / (inW / W), opts.anchors[n][1] / (inH / H)]);
       const tt = headTargetsToTensors(t);
-      const p = tf.reshape(outputs[l], [batch, H, W, A, 5 + C]);
+      const rowsAll = tf.reshape(outputs[l], [batch * H * W * A, 5 + C]) as tf.Tensor2D;
 
       // Objectness over positives + non-ignored negatives.
-      const gt = gtBoxesInGrid(targets, H, W);
-      const ignored = ignoreMask(
-        tf.slice(p, [0, 0, 0, 0, 0], [-1, -1, -1, -1, 4]),
-        tf.tensor3d(gt.boxes, [batch, gt.maxBoxes, 4]),
-        tf.reshape(tf.tensor2d(anchorsGrid.flat(), [A, 2]), [1, 1, 1, A, 2]),
-        ignoreThresh,
-      );
+      const ignored = ignoreMask(rowsAll, batch, H, W, anchorsGrid, gtBoxesInGrid(targets, H, W), ignoreThresh);
       const keep = tf.add(tt.objMask, tf.mul(tt.noobjMask, tf.sub(1, ignored)));
-      const objLogit = tf.reshape(tf.slice(p, [0, 0, 0, 0, 4], [-1, -1, -1, -1, 1]), [batch, H, W, A]);
+      const objLogit = tf.reshape(tf.slice(rowsAll, [0, 4], [-1, 1]), [batch, H, W, A]);
       let objTerm = bceWithLogits(objLogit, tt.objMask);
       if (focal) {
         const conf = tf.sigmoid(objLogit);
@@ -196,7 +241,7 @@ export function yoloLoss(outputs: tf.Tensor[], targets: readonly Float32Array[],
       // Box and class terms over the positives only (gathered, so nothing else can leak NaN/Inf in).
       const P = t.positives.length;
       if (P > 0) {
-        const rows = tf.gather(tf.reshape(p, [-1, 5 + C]), tt.positives); // [P, 5 + C]
+        const rows = gatherRows(rowsAll, tt.positives); // [P, 5 + C]
         const geo = positiveGeometry(t, anchorsGrid);
         const xy = tf.add(tf.sigmoid(tf.slice(rows, [0, 0], [-1, 2])), tf.tensor2d(geo.grid, [P, 2]));
         const wh = tf.mul(tf.exp(tf.slice(rows, [0, 2], [-1, 2])), tf.tensor2d(geo.anchor, [P, 2]));

@@ -1,0 +1,331 @@
+/**
+ * Prediction on video: ffmpeg decodes to raw RGB frames on a pipe, each frame is letterboxed, detected
+ * and drawn, and a second ffmpeg encodes the annotated frames (same size and frame rate; audio copied
+ * when the container allows). Frames stream through fixed-size buffers, so memory stays flat.
+ *
+ * ffmpeg is found in this order: options.ffmpegPath, $FFMPEG_PATH, the npm package
+ * `@ffmpeg-installer/ffmpeg` (if installed), `ffmpeg` on PATH.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { access, mkdir } from 'node:fs/promises';
+import { dirname, extname } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { Yolov4Config } from '../model/config.ts';
+import { decodeOptionsFromConfig } from './decode.ts';
+import { detectBatch, type Predictor } from './detect.ts';
+import { renderDetections, type DrawOptions } from './draw.ts';
+import { letterboxImage, type LetterboxResult, type RawImage, type ResizeMode } from './letterbox.ts';
+import type { Detection, NmsOptions } from './nms.ts';
+
+export class FfmpegNotFoundError extends Error {
+  constructor(detail: string) {
+    super(
+      `ffmpeg not found (${detail}). Install the npm package (npm install @ffmpeg-installer/ffmpeg), `
+      + 'put ffmpeg on PATH (e.g. apt install ffmpeg), or set FFMPEG_PATH.',
+    );
+    this.name = 'FfmpegNotFoundError';
+  }
+}
+
+function runsOk(bin: string): Promise<boolean> {
+  return new Promise((res) => {
+    const p = spawn(bin, ['-hide_banner', '-version'], { stdio: 'ignore' });
+    p.on('error', () => res(false));
+    p.on('close', (code) => res(code === 0));
+  });
+}
+
+let cachedFfmpeg: string | undefined;
+
+/** The ffmpeg binary to use (see the module comment for the order); throws FfmpegNotFoundError. */
+export async function findFfmpeg(explicit?: string): Promise<string> {
+  if (explicit) {
+    if (await runsOk(explicit)) return explicit;
+    throw new FfmpegNotFoundError(`"${explicit}" does not run`);
+  }
+  if (cachedFfmpeg) return cachedFfmpeg;
+  const tried: string[] = [];
+  const env = process.env.FFMPEG_PATH;
+  if (env) {
+    if (await runsOk(env)) return (cachedFfmpeg = env);
+    tried.push(`FFMPEG_PATH="${env}" does not run`);
+  }
+  try {
+    const name = '@ffmpeg-installer/ffmpeg'; // optional: a variable keeps TypeScript from requiring it
+    const mod = (await import(name)) as { path?: string; default?: { path?: string } };
+    const p = mod.path ?? mod.default?.path;
+    if (p && (await runsOk(p))) return (cachedFfmpeg = p);
+    tried.push('@ffmpeg-installer/ffmpeg is installed but its binary does not run');
+  } catch {
+    tried.push('@ffmpeg-installer/ffmpeg is not installed');
+  }
+  if (await runsOk('ffmpeg')) return (cachedFfmpeg = 'ffmpeg');
+  tried.push('no ffmpeg on PATH');
+  throw new FfmpegNotFoundError(tried.join('; '));
+}
+
+export interface VideoInfo {
+  /** Frame size after the rotation ffmpeg applies when decoding. */
+  width: number;
+  height: number;
+  /** Frame rate as ffmpeg accepts it ("25", "30000/1001"). */
+  fps: string;
+  fpsValue: number;
+  /** Seconds, if known. */
+  duration?: number;
+  /** Estimated from duration x fps, if known. */
+  frames?: number;
+  hasAudio: boolean;
+}
+
+function collect(stream: Readable | null, max = 16384): () => string {
+  let text = '';
+  stream?.setEncoding('utf8');
+  stream?.on('data', (s: string) => { text = (text + s).slice(-max); });
+  return () => text;
+}
+
+/** Reads size, frame rate and duration from `ffmpeg -i` (works without ffprobe). */
+export async function probeVideo(file: string, ffmpeg?: string): Promise<VideoInfo> {
+  try {
+    await access(file);
+  } catch {
+    throw new Error(`video file not found: "${file}"`);
+  }
+  const bin = await findFfmpeg(ffmpeg);
+  const p = spawn(bin, ['-hide_banner', '-nostdin', '-i', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const err = collect(p.stderr, 65536);
+  await new Promise<void>((res, rej) => { p.on('error', rej); p.on('close', () => res()); });
+  const text = err();
+  const stream = text.split('\n').find((l) => /Stream #\d+:\d+.*: Video:/.test(l));
+  if (!stream) {
+    const last = text.trim().split('\n').filter((l) => l.includes(file) || /error|invalid/i.test(l)).slice(-1)[0];
+    throw new Error(`cannot read video "${file}": ${last ? last.trim() : 'no video stream'}`);
+  }
+  const size = /,\s*(\d{1,5})x(\d{1,5})[\s,[]/.exec(stream);
+  if (!size) throw new Error(`cannot read video "${file}": no frame size in "${stream.trim()}"`);
+  let width = Number(size[1]);
+  let height = Number(size[2]);
+  const rot = /rotation of (-?[\d.]+) degrees/.exec(text) ?? /rotate\s*:\s*(-?\d+)/.exec(text);
+  if (rot && Math.abs(Math.round(Number(rot[1]))) % 180 === 90) [width, height] = [height, width];
+  const fpsM = /([\d.]+)(k?) fps/.exec(stream) ?? /([\d.]+)(k?) tbr/.exec(stream);
+  if (!fpsM) throw new Error(`cannot read video "${file}": no frame rate in "${stream.trim()}"`);
+  const fpsValue = Number(fpsM[1]) * (fpsM[2] ? 1000 : 1);
+  const fps = fpsString(fpsValue);
+  const dur = /Duration: (\d+):(\d+):([\d.]+)/.exec(text);
+  const duration = dur ? Number(dur[1]) * 3600 + Number(dur[2]) * 60 + Number(dur[3]) : undefined;
+  return {
+    width,
+    height,
+    fps,
+    fpsValue: evalFps(fps),
+    duration,
+    frames: duration !== undefined ? Math.round(duration * evalFps(fps)) : undefined,
+    hasAudio: /Stream #\d+:\d+.*: Audio:/.test(text),
+  };
+}
+
+/** ffmpeg prints NTSC rates rounded (29.97); give them back exactly (30000/1001). */
+function fpsString(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  const ntsc = Math.round(v * 1.001);
+  if (Math.abs(ntsc / 1.001 - v) < 0.006) return `${ntsc * 1000}/1001`;
+  return String(v);
+}
+
+function evalFps(s: string): number {
+  const [a, b] = s.split('/').map(Number);
+  return b ? a / b : a;
+}
+
+export interface VideoProgress {
+  frames: number;
+  /** Estimated total (from the duration), if known. */
+  totalFrames?: number;
+  /** Processing speed in frames per second. */
+  fps: number;
+  elapsedSeconds: number;
+}
+
+export interface PredictVideoOptions {
+  conf?: number;
+  iou?: number;
+  maxDetections?: number;
+  classAgnostic?: boolean;
+  multiLabel?: boolean;
+  classNames?: string[];
+  mode?: ResizeMode;
+  resampler?: 'pillow' | 'sharp';
+  inputSize?: number;
+  scaleXY?: number[];
+  /** Frames per forward pass (default 1). */
+  batch?: number;
+  /** Stop after this many frames. */
+  maxFrames?: number;
+  /** Copy the audio track (default true). */
+  audio?: boolean;
+  /** x264 CRF (default 20). */
+  crf?: number;
+  ffmpegPath?: string;
+  draw?: Omit<DrawOptions, 'classNames'>;
+  onProgress?: (p: VideoProgress) => void;
+  /** Called with each frame's detections (original pixels), e.g. to write JSON lines. */
+  onFrame?: (frame: number, detections: Detection[]) => void;
+}
+
+export interface PredictVideoResult {
+  frames: number;
+  width: number;
+  height: number;
+  fps: string;
+  seconds: number;
+}
+
+/** Yields exactly frameBytes-sized frames from a stream (one reusable buffer per frame in flight). */
+async function* readFrames(stream: Readable, frameBytes: number): AsyncGenerator<Buffer> {
+  let frame = Buffer.allocUnsafe(frameBytes);
+  let filled = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    let off = 0;
+    while (off < chunk.length) {
+      const n = Math.min(chunk.length - off, frameBytes - filled);
+      chunk.copy(frame, filled, off, off + n);
+      filled += n;
+      off += n;
+      if (filled === frameBytes) {
+        yield frame;
+        frame = Buffer.allocUnsafe(frameBytes);
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) throw new Error(`video ended inside a frame (${filled} of ${frameBytes} bytes)`);
+}
+
+/** Resolves when the chunk has been handed to the pipe (that is the backpressure). */
+function writeAsync(stream: Writable, data: Buffer): Promise<void> {
+  return new Promise((res, rej) => {
+    stream.write(data, (e) => (e ? rej(e) : res()));
+  });
+}
+
+function exited(p: ChildProcess): Promise<number | null> {
+  return new Promise((res, rej) => {
+    if (p.exitCode !== null) return res(p.exitCode);
+    p.once('error', rej);
+    p.once('close', (code) => res(code));
+  });
+}
+
+function encoderArgs(out: string, info: VideoInfo, input: string, opts: PredictVideoOptions): string[] {
+  const ext = extname(out).toLowerCase();
+  const args = ['-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${info.width}x${info.height}`, '-framerate', info.fps, '-i', 'pipe:0'];
+  const audio = (opts.audio ?? true) && info.hasAudio && ext !== '.gif';
+  if (audio) args.push('-i', input, '-map', '0:v:0', '-map', '1:a:0?', '-shortest');
+  const even = info.width % 2 === 0 && info.height % 2 === 0;
+  if (ext === '.webm') {
+    args.push('-c:v', 'libvpx-vp9', '-crf', String(opts.crf ?? 32), '-b:v', '0', '-pix_fmt', 'yuv420p');
+    if (audio) args.push('-c:a', 'libopus');
+  } else if (ext === '.gif') {
+    args.push('-c:v', 'gif');
+  } else {
+    // yuv420p needs even sizes: pad one pixel (black) if needed rather than fail.
+    if (!even) args.push('-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2');
+    args.push('-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(opts.crf ?? 20), '-pix_fmt', 'yuv420p');
+    if (ext === '.mp4' || ext === '.mov' || ext === '.m4v') args.push('-movflags', '+faststart');
+    if (audio) args.push('-c:a', 'aac', '-b:a', '128k');
+  }
+  args.push(out);
+  return args;
+}
+
+/**
+ * Detects objects in every frame of a video and writes an annotated video (same size and frame rate).
+ * The output format follows the extension (.mp4/.mkv/.mov: H.264; .webm: VP9; .gif).
+ */
+export async function predictVideo(
+  model: Predictor,
+  config: Pick<Yolov4Config, 'anchors' | 'anchorMask' | 'numClasses' | 'inputSize' | 'classNames'>,
+  input: string,
+  output: string,
+  opts: PredictVideoOptions = {},
+): Promise<PredictVideoResult> {
+  const ffmpeg = await findFfmpeg(opts.ffmpegPath);
+  const info = await probeVideo(input, ffmpeg);
+  const size = opts.inputSize ?? config.inputSize;
+  if (!Number.isInteger(size) || size <= 0 || size % 32 !== 0) throw new Error(`input size must be a positive multiple of 32, got ${size}`);
+  const decodeOpts = decodeOptionsFromConfig(config, size, opts.scaleXY);
+  const nmsOpts: NmsOptions = {
+    confThreshold: opts.conf ?? 0.25,
+    iouThreshold: opts.iou ?? 0.45,
+    maxDetections: opts.maxDetections,
+    classAgnostic: opts.classAgnostic,
+    multiLabel: opts.multiLabel,
+  };
+  const classNames = opts.classNames ?? config.classNames;
+  const batch = Math.max(1, Math.floor(opts.batch ?? 1));
+  const { width, height } = info;
+  const frameBytes = width * height * 3;
+  await mkdir(dirname(output), { recursive: true });
+
+  const dec = spawn(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', input, '-map', '0:v:0', '-an', '-sn', '-dn',
+    '-vf', `scale=${width}:${height}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const decErr = collect(dec.stderr);
+  const enc = spawn(ffmpeg, encoderArgs(output, info, input, opts), { stdio: ['pipe', 'ignore', 'pipe'] });
+  const encErr = collect(enc.stderr);
+  const decExit = exited(dec);
+  const encExit = exited(enc);
+  // Failures are reported below with ffmpeg's own message; keep these from becoming unhandled.
+  decExit.catch(() => undefined);
+  encExit.catch(() => undefined);
+  enc.stdin!.on('error', () => undefined);
+
+  const t0 = performance.now();
+  let frames = 0;
+  const flush = async (raws: Buffer[]) => {
+    const images: RawImage[] = raws.map((data) => ({ data, width, height, channels: 3 }));
+    const lbs: LetterboxResult[] = await Promise.all(images.map((im) => letterboxImage(im, size, { mode: opts.mode, resampler: opts.resampler })));
+    const dets = await detectBatch(model, lbs, decodeOpts, nmsOpts);
+    for (let i = 0; i < images.length; i++) {
+      opts.onFrame?.(frames, dets[i]);
+      const drawn = await (await renderDetections(images[i], dets[i], { ...opts.draw, classNames }, { width, height })).raw().toBuffer();
+      if (drawn.length !== frameBytes) throw new Error(`internal: drawn frame has ${drawn.length} bytes, expected ${frameBytes}`);
+      await writeAsync(enc.stdin!, drawn);
+      frames++;
+      const elapsed = (performance.now() - t0) / 1000;
+      opts.onProgress?.({ frames, totalFrames: info.frames, fps: frames / Math.max(elapsed, 1e-9), elapsedSeconds: elapsed });
+    }
+  };
+
+  try {
+    let pending: Buffer[] = [];
+    for await (const frame of readFrames(dec.stdout!, frameBytes)) {
+      pending.push(frame);
+      if (pending.length === batch) {
+        await flush(pending);
+        pending = [];
+      }
+      if (opts.maxFrames !== undefined && frames + pending.length >= opts.maxFrames) break;
+    }
+    if (pending.length) await flush(pending);
+    if (opts.maxFrames !== undefined) dec.kill('SIGTERM');
+    const decCode = await decExit;
+    if (decCode !== 0 && opts.maxFrames === undefined) {
+      throw new Error(`ffmpeg could not decode "${input}" (exit ${decCode}): ${decErr().trim().split('\n').slice(-3).join(' ')}`);
+    }
+    enc.stdin!.end();
+    const encCode = await encExit;
+    if (encCode !== 0) throw new Error(`ffmpeg could not encode "${output}" (exit ${encCode}): ${encErr().trim().split('\n').slice(-3).join(' ')}`);
+  } catch (e) {
+    // Stop the processes this call started.
+    if (dec.exitCode === null) dec.kill('SIGKILL');
+    if (enc.exitCode === null) enc.kill('SIGKILL');
+    const msg = (e as Error).message;
+    if (/EPIPE|write after end/.test(msg)) {
+      throw new Error(`ffmpeg encoder for "${output}" stopped: ${encErr().trim().split('\n').slice(-3).join(' ')}`);
+    }
+    throw e;
+  }
+  return { frames, width, height, fps: info.fps, seconds: (performance.now() - t0) / 1000 };
+}

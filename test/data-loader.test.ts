@@ -1,0 +1,154 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateShapesDataset } from '../src/data/shapes.ts';
+import { loadDatasetConfig, openDataset } from '../src/data/dataset-config.ts';
+import { createLoader, type Batch } from '../src/data/loader.ts';
+import { DatasetError } from '../src/data/errors.ts';
+import type { Dataset } from '../src/data/types.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'data-loader-'));
+let ds: Dataset;
+test.before(async () => {
+  const r = await generateShapesDataset({ outDir: join(root, 'shapes'), train: 10, val: 2, size: 80, seed: 3, format: 'png' });
+  ds = await openDataset(await loadDatasetConfig(r.configPath!), 'train');
+});
+test.after(() => rmSync(root, { recursive: true, force: true }));
+
+async function collect(gen: AsyncGenerator<Batch>, keep = false) {
+  const out: { ids: (string | number)[]; targets: Float32Array[]; data?: Float32Array; shape: number[] }[] = [];
+  for await (const b of gen) {
+    out.push({ ids: b.ids, targets: b.targets, shape: b.images.shape, data: keep ? (b.images.dataSync() as Float32Array).slice() : undefined });
+    b.images.dispose();
+  }
+  return out;
+}
+
+test('batches: shapes, value range, every image once per epoch, normalized targets', async () => {
+  const loader = createLoader(ds, { batchSize: 4, inputSize: 64, augment: true, seed: 1 });
+  assert.is(loader.batchesPerEpoch, 3);
+  const batches = await collect(loader.epoch(0), true);
+  assert.equal(batches.map((b) => b.shape), [[4, 64, 64, 3], [4, 64, 64, 3], [2, 64, 64, 3]]);
+  assert.equal(batches.flatMap((b) => b.ids).sort(), ds.items.map((it) => it.id).sort());
+  for (const b of batches) {
+    assert.ok(b.data!.every((v) => v >= 0 && v <= 1));
+    for (const t of b.targets) {
+      assert.is(t.length % 5, 0);
+      for (let i = 0; i < t.length; i += 5) {
+        const [cx, cy, w, h, c] = t.subarray(i, i + 5);
+        assert.ok(w > 0 && h > 0 && cx - w / 2 >= -1e-6 && cx + w / 2 <= 1 + 1e-6 && cy - h / 2 >= -1e-6 && cy + h / 2 <= 1 + 1e-6);
+        assert.ok([0, 1, 2].includes(c));
+      }
+    }
+  }
+});
+
+test('without augmentation: letterboxed targets equal the annotations mapped by hand', async () => {
+  const loader = createLoader(ds, { batchSize: 3, inputSize: 64, shuffle: false });
+  const it = loader.epoch(0);
+  const { value: b } = await it.next();
+  const batch = b as Batch;
+  batch.images.dispose();
+  await it.return();
+  batch.infos.forEach((info, k) => {
+    const item = ds.items[k];
+    assert.is(info.id, item.id);
+    // letterbox: s = 64 / max(w, h); nw = floor(w s); dx = floor((64 - nw) / 2)
+    const s = 64 / Math.max(item.width!, item.height!);
+    const nw = Math.floor(item.width! * s);
+    const nh = Math.floor(item.height! * s);
+    const dx = Math.floor((64 - nw) / 2);
+    const dy = Math.floor((64 - nh) / 2);
+    const t = batch.targets[k];
+    assert.is(t.length, item.boxes.length * 5);
+    item.boxes.forEach((bx, i) => {
+      const x1 = (bx.x1 * nw) / item.width! + dx;
+      const x2 = (bx.x2 * nw) / item.width! + dx;
+      const y1 = (bx.y1 * nh) / item.height! + dy;
+      const y2 = (bx.y2 * nh) / item.height! + dy;
+      const want = [(x1 + x2) / 128, (y1 + y2) / 128, (x2 - x1) / 64, (y2 - y1) / 64, bx.classId];
+      want.forEach((v, j) => assert.ok(Math.abs(t[i * 5 + j] - v) < 1e-6, `image ${k} box ${i} field ${j}: ${t[i * 5 + j]} vs ${v}`));
+    });
+  });
+});
+
+test('same seed, same batches; another seed or epoch, other batches', async () => {
+  const run = (seed: number, epoch: number) => collect(createLoader(ds, { batchSize: 5, inputSize: 64, augment: true, seed, prefetch: 2 }).epoch(epoch), true);
+  const a = await run(7, 0);
+  const b = await run(7, 0);
+  assert.equal(a.map((x) => x.ids), b.map((x) => x.ids));
+  assert.equal(a.map((x) => x.targets.map((t) => Array.from(t))), b.map((x) => x.targets.map((t) => Array.from(t))));
+  assert.ok(a.every((x, i) => x.data!.every((v, j) => v === b[i].data![j])));
+  const c = await run(8, 0);
+  const d = await run(7, 1);
+  assert.not.equal(c.map((x) => x.ids), a.map((x) => x.ids));
+  assert.not.equal(d.map((x) => x.ids), a.map((x) => x.ids));
+});
+
+test('tensor count stays flat over several batches and epochs, also when stopping early', async () => {
+  const loader = createLoader(ds, { batchSize: 3, inputSize: 64, augment: true, seed: 2, prefetch: 2 });
+  const before = tf.memory().numTensors;
+  const counts: number[] = [];
+  for (let e = 0; e < 3; e++) {
+    for await (const b of loader.epoch(e)) {
+      counts.push(tf.memory().numTensors - before); // only the batch being held
+      b.images.dispose();
+    }
+  }
+  assert.ok(counts.length >= 12 && counts.every((c) => c === 1), counts.join(','));
+  for await (const b of loader.epoch(9)) {
+    b.images.dispose();
+    break; // prefetched batches are typed arrays, not tensors: nothing to leak
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  assert.is(tf.memory().numTensors, before);
+});
+
+test('mosaic can be switched off on the loader (e.g. for the last epochs)', async () => {
+  const loader = createLoader(ds, { batchSize: 10, inputSize: 64, augment: { mosaic: 1, mixup: 0 }, seed: 4 });
+  const infos = async () => {
+    const out = [];
+    for await (const b of loader.epoch()) {
+      b.images.dispose();
+      out.push(...b.infos);
+    }
+    return out;
+  };
+  assert.ok((await infos()).every((i) => i.mosaic));
+  loader.setAugment({ mosaic: 0 });
+  assert.is(loader.augment!.mosaic, 0);
+  assert.is(loader.augment!.flip, 0.5); // the rest unchanged
+  assert.ok((await infos()).every((i) => !i.mosaic));
+  loader.setAugment(false);
+  const plain = await infos();
+  assert.ok(plain.every((i) => !i.mosaic && !i.flip && i.transform));
+});
+
+test('a corrupt image: error naming the file, or skipped with a warning (skipBad)', async () => {
+  const corrupt = { ...ds, items: ds.items.map((it) => ({ ...it })) };
+  const bad = join(root, 'corrupt.png');
+  writeFileSync(bad, 'not a png at all');
+  corrupt.items[1].file = bad;
+  let err: unknown;
+  try {
+    await collect(createLoader(corrupt, { batchSize: 4, inputSize: 64, shuffle: false }).epoch(0));
+  } catch (e) {
+    err = e;
+  }
+  assert.instance(err, DatasetError);
+  assert.match((err as Error).message, /corrupt\.png: cannot decode image/);
+  const warnings: string[] = [];
+  const loader = createLoader(corrupt, { batchSize: 4, inputSize: 64, augment: true, seed: 5, skipBad: true, warn: (m) => warnings.push(m) });
+  const batches = await collect(loader.epoch(0));
+  const ids = batches.flatMap((b) => b.ids);
+  assert.not.ok(ids.includes(corrupt.items[1].id));
+  assert.ok(ids.length === corrupt.items.length - 1);
+  assert.is(warnings.length, 1);
+  assert.match(warnings[0], /corrupt\.png/);
+  assert.ok(loader.badIndices.has(1));
+});
+
+test.run();
