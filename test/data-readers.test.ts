@@ -222,6 +222,33 @@ test('overshoot under 1 px is clipped; skipBad skips a bad image with a warning 
   assert.match(warnings[0], /skip\.json \(annotation 2, image .*b\.png\).*outside/);
 });
 
+test('zero-size boxes (COCO has some) are dropped with one summary warning, not an error', async () => {
+  const json = cocoJson({
+    annotations: [
+      { id: 31, image_id: 1, category_id: 7, bbox: [10, 20, 0, 30] },
+      { id: 32, image_id: 1, category_id: 7, bbox: [10, 20, 30, 40] },
+      { id: 33, image_id: 2, category_id: 3, bbox: [5, 5, 10, 0] },
+    ],
+  });
+  const warnings: string[] = [];
+  const r = await readCoco(cocoSrc(json, 'zero'), undefined, { warn: (m) => warnings.push(m) });
+  assert.equal(r.items.map((it) => it.boxes.length), [1, 0]);
+  assert.is(warnings.length, 1);
+  assert.match(warnings[0], /dropped 2 zero-size boxes: .*zero\.json \(annotation 31, .*a\.png\).*annotation 33/);
+  // An inverted box is an error, though.
+  const inv = cocoJson({ annotations: [{ id: 34, image_id: 1, category_id: 7, bbox: [10, 20, -5, 30] }] });
+  assert.match((await errorOf(readCoco(cocoSrc(inv, 'inv'), undefined))).message, /annotation 34.*inverted box/);
+});
+
+test('VOC without <size>: the size is read from the image', async () => {
+  w('voc2/Annotations/a.xml', vocXml('a.png', 100, 80, [['dog', 11, 21, 40, 60]]).replace(/<size>.*<\/size>/, ''));
+  w('voc2/JPEGImages/a.png', await png(100, 80));
+  const cfg = await resolveDatasetConfig({ name: 'v2', format: 'voc', train: { root: 'voc2' }, val: { root: 'voc2' }, classNames: CLASSES }, '', root);
+  const ds = await openDataset(cfg, 'train');
+  assert.is(ds.items[0].width, 100);
+  close(ds.items[0].boxes, [EXPECTED.a[0]], 'voc without size');
+});
+
 test('unreadable images: an error naming the file, or a warning and a skip with skipBad', async () => {
   w('bad/images/a.png', await png(100, 80));
   w('bad/images/b.png', Buffer.from('this is not an image'));

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { asTensor, convGeometry, TapReader, type Pad } from './conv-taps.ts';
+import { cropToInput, spreadAndPad } from './transposed-conv.ts';
 
 /**
  * The two gradients of depthwiseConv2d, which tfjs-backend-wasm 4.22.0 lacks, built from ops it
@@ -38,9 +39,8 @@ export function depthwiseBackpropFilter(
 }
 
 /**
- * dX as a transposed depthwise conv: spread dY onto the stride grid (zeros between), pad it by the
- * dilated kernel extent, run a stride-1 depthwise conv with the spatially flipped filter, and cut
- * out the rows/columns of the original (unpadded) input.
+ * dX as a stride-1 depthwise conv of the spread dY with the flipped filter (see transposed-conv.ts);
+ * output channel c*mult+m then holds channel c's share from multiplier m, summed here.
  */
 export function depthwiseBackpropInput(
   dy: tf.Tensor4D, filter: tf.Tensor4D, attrs: Attrs & { inputShape: [number, number, number, number] },
@@ -51,34 +51,15 @@ export function depthwiseBackpropInput(
       attrs.dimRoundingMode, true);
     const cm = inC * mult;
     checkDy(dy, [g.batch, g.outHeight, g.outWidth, cm]);
-    const n = g.batch;
-    const sh = g.strideHeight;
-    const sw = g.strideWidth;
-    // Zero insertion by pad + reshape (cheap contiguous ops): [.., outH, 1, ..] -> [.., outH, sh, ..].
-    let up: tf.Tensor4D = dy;
-    if (sh > 1) {
-      up = tf.reshape(tf.pad(tf.reshape(up, [n, g.outHeight, 1, g.outWidth * cm]),
-        [[0, 0], [0, 0], [0, sh - 1], [0, 0]]), [n, g.outHeight * sh, g.outWidth, cm]);
-    }
-    if (sw > 1) {
-      up = tf.reshape(tf.pad(tf.reshape(up, [n * up.shape[1], g.outWidth, 1, cm]),
-        [[0, 0], [0, 0], [0, sw - 1], [0, 0]]), [n, up.shape[1], g.outWidth * sw, cm]);
-    }
-    // Row r of the padded input got dy_up[r - i*dh] * f[i]; a full correlation with the flipped
-    // filter computes that. Pad the bottom/right so the output covers every input row.
-    const extH = (kh - 1) * g.dilationHeight;
-    const extW = (kw - 1) * g.dilationWidth;
-    const bottom = Math.max(0, g.padTop + g.inHeight - up.shape[1]);
-    const right = Math.max(0, g.padLeft + g.inWidth - up.shape[2]);
-    const upPadded = tf.pad(up, [[0, 0], [extH, bottom], [extW, right], [0, 0]]);
+    const upPadded = spreadAndPad(dy, g);
     const flipped = tf.reshape(tf.reverse(filter, [0, 1]), [kh, kw, cm, 1]);
     let dxp: tf.Tensor4D = tf.depthwiseConv2d(upPadded, flipped, 1, 'valid', 'NHWC',
       [g.dilationHeight, g.dilationWidth]);
     if (mult > 1) {
       const [, h, w] = dxp.shape;
-      dxp = tf.reshape(tf.sum(tf.reshape(dxp, [n * h * w * inC, mult]), 1), [n, h, w, inC]);
+      dxp = tf.reshape(tf.sum(tf.reshape(dxp, [g.batch * h * w * inC, mult]), 1), [g.batch, h, w, inC]);
     }
-    return tf.slice(dxp, [0, g.padTop, g.padLeft, 0], [n, g.inHeight, g.inWidth, inC]);
+    return cropToInput(dxp, g);
   });
 }
 

@@ -5,11 +5,22 @@
  * - A box may overshoot the image by less than `OVERSHOOT_TOLERANCE` (1 px) on any side: such
  *   overshoot is rounding in the annotation tool and is clipped away. Anything more is an error.
  * - The class index must be an integer in [0, numClasses).
+ * - A zero-size box (x2 == x1 or y2 == y1, or nothing left after clipping) throws `EmptyBoxError`:
+ *   such boxes exist in real datasets (COCO has a few), so readers drop them with one summary
+ *   warning instead of failing. Inverted boxes (x2 < x1) are errors.
  */
 import { DatasetError, type DatasetErrorWhere } from './errors.ts';
 import type { Box } from './types.ts';
 
 export const OVERSHOOT_TOLERANCE = 1;
+
+/** A box with no area: readers drop it (with a warning) rather than fail. */
+export class EmptyBoxError extends DatasetError {
+  constructor(where: DatasetErrorWhere, message: string) {
+    super(where, message);
+    this.name = 'EmptyBoxError';
+  }
+}
 
 const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(2));
 
@@ -27,8 +38,11 @@ export function checkBox(
   if (!Number.isInteger(classId) || classId < 0 || classId >= numClasses) {
     throw new DatasetError(where, `unknown class ${classId} (the dataset has ${numClasses} classes, 0..${numClasses - 1})`);
   }
-  if (!(x2 > x1 && y2 > y1)) {
-    throw new DatasetError(where, `empty or inverted box x1=${fmt(x1)} y1=${fmt(y1)} x2=${fmt(x2)} y2=${fmt(y2)}`);
+  if (x2 < x1 || y2 < y1) {
+    throw new DatasetError(where, `inverted box x1=${fmt(x1)} y1=${fmt(y1)} x2=${fmt(x2)} y2=${fmt(y2)}`);
+  }
+  if (x2 === x1 || y2 === y1) {
+    throw new EmptyBoxError(where, `zero-size box x1=${fmt(x1)} y1=${fmt(y1)} x2=${fmt(x2)} y2=${fmt(y2)}`);
   }
   const over = Math.max(-x1, -y1, x2 - width, y2 - height);
   if (over >= OVERSHOOT_TOLERANCE) {
@@ -46,7 +60,7 @@ export function checkBox(
     classId,
   };
   if (!(c.x2 > c.x1 && c.y2 > c.y1)) {
-    throw new DatasetError(where, `box is empty after clipping to the ${width}x${height} image`);
+    throw new EmptyBoxError(where, `box is empty after clipping to the ${width}x${height} image`);
   }
   return c;
 }

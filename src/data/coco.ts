@@ -5,11 +5,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkBox } from './box-check.ts';
+import { checkBox, EmptyBoxError } from './box-check.ts';
 import { cocoCategoryMap } from './coco-categories.ts';
 import { DatasetError } from './errors.ts';
 import { checkImages } from './image-check.ts';
-import { reportBad } from './skip-bad.ts';
+import { DroppedBoxes, reportBad } from './skip-bad.ts';
 import type { Box, DatasetItem, ReadOptions } from './types.ts';
 
 export interface CocoSource {
@@ -82,6 +82,7 @@ export async function readCoco(src: CocoSource, classNames: string[] | undefined
   const present = new Set(await checkImages(items, opts));
   const bad = new Set<DatasetItem>(items.filter((it) => !present.has(it)));
   const numClasses = map.categoryIds.length;
+  const dropped = new DroppedBoxes();
   for (const [k, a] of (json.annotations as RawAnn[]).entries()) {
     const annId = typeof a?.id === 'number' || typeof a?.id === 'string' ? a.id : `#${k}`;
     const item = typeof a?.image_id === 'number' ? byId.get(a.image_id) : undefined;
@@ -102,9 +103,14 @@ export async function readCoco(src: CocoSource, classNames: string[] | undefined
       const box: Box = checkBox({ x1: x, y1: y, x2: x + w, y2: y + h, classId }, item.width!, item.height!, numClasses, where);
       (a.iscrowd ? item.ignored! : item.boxes).push(box);
     } catch (e) {
+      if (e instanceof EmptyBoxError) {
+        dropped.add(e);
+        continue;
+      }
       bad.add(item);
       reportBad(e, opts);
     }
   }
+  dropped.report(opts);
   return { items: items.filter((it) => !bad.has(it)), classNames: map.classNames, categoryIds: map.categoryIds };
 }

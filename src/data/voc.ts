@@ -10,12 +10,12 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import fg from 'fast-glob';
-import { checkBox } from './box-check.ts';
+import { checkBox, EmptyBoxError } from './box-check.ts';
 import { DatasetError } from './errors.ts';
 import { checkImages } from './image-check.ts';
 import { probeImage } from './image-io.ts';
 import { mapLimit } from './pool.ts';
-import { reportBad } from './skip-bad.ts';
+import { DroppedBoxes, reportBad } from './skip-bad.ts';
 import type { Box, DatasetItem, ReadOptions } from './types.ts';
 import { child, childrenNamed, parseXml, XmlError, type XmlElement } from './xml.ts';
 
@@ -49,6 +49,15 @@ function num(el: XmlElement | undefined, file: string, what: string, line: numbe
   return v;
 }
 
+function parseVocDocument(text: string, file: string): XmlElement {
+  try {
+    return parseXml(text);
+  } catch (e) {
+    if (e instanceof XmlError) throw new DatasetError({ file, line: e.line }, `bad XML: ${e.message}`);
+    throw e;
+  }
+}
+
 /** Parses one VOC XML document. Unknown class names and bad boxes throw with the file and line. */
 export function parseVocXml(
   text: string,
@@ -57,14 +66,20 @@ export function parseVocXml(
   oneBased = true,
   /** The image's size when the file has no <size> (probed from the image by `readVoc`). */
   fallbackSize?: { width: number; height: number },
+  /** Receives zero-size boxes (which are then left out); without it they throw. */
+  onEmpty?: (e: EmptyBoxError) => void,
 ): VocAnnotation {
-  let root: XmlElement;
-  try {
-    root = parseXml(text);
-  } catch (e) {
-    if (e instanceof XmlError) throw new DatasetError({ file, line: e.line }, `bad XML: ${e.message}`);
-    throw e;
-  }
+  return vocFromXml(parseVocDocument(text, file), file, classNames, oneBased, fallbackSize, onEmpty);
+}
+
+function vocFromXml(
+  root: XmlElement,
+  file: string,
+  classNames: string[],
+  oneBased: boolean,
+  fallbackSize?: { width: number; height: number },
+  onEmpty?: (e: EmptyBoxError) => void,
+): VocAnnotation {
   if (root.name !== 'annotation') throw new DatasetError({ file, line: root.line }, `root element is <${root.name}>, not <annotation>`);
   const out: VocAnnotation = { boxes: [], ignored: [] };
   const fn = child(root, 'filename');
@@ -100,19 +115,23 @@ export function parseVocXml(
     const y1 = num(child(bb, 'ymin'), file, 'ymin', bb.line) - shift;
     const x2 = num(child(bb, 'xmax'), file, 'xmax', bb.line);
     const y2 = num(child(bb, 'ymax'), file, 'ymax', bb.line);
-    const box = checkBox({ x1, y1, x2, y2, classId }, out.width!, out.height!, classNames.length, {
-      file,
-      line: bb.line,
-      annotationId: `object ${k}`,
-    });
+    let box;
+    try {
+      box = checkBox({ x1, y1, x2, y2, classId }, out.width!, out.height!, classNames.length, {
+        file,
+        line: bb.line,
+        annotationId: `object ${k}`,
+      });
+    } catch (e) {
+      if (!(e instanceof EmptyBoxError) || !onEmpty) throw e;
+      onEmpty(e);
+      return;
+    }
     const difficult = child(obj, 'difficult')?.text === '1';
     (difficult ? out.ignored : out.boxes).push(box);
   });
   return out;
 }
-
-/** Placeholder size: lets the first parse find the file name before the image is probed. */
-const NO_SIZE_YET = { width: Number.MAX_SAFE_INTEGER, height: Number.MAX_SAFE_INTEGER };
 
 export async function readVoc(src: VocSource, classNames: string[], opts: ReadOptions = {}): Promise<DatasetItem[]> {
   const annDir = src.annotations ?? (src.root ? join(src.root, 'Annotations') : undefined);
@@ -132,6 +151,7 @@ export async function readVoc(src: VocSource, classNames: string[], opts: ReadOp
     ids = (await fg('*.xml', { cwd: annDir })).sort().map((f) => basename(f, '.xml'));
   }
 
+  const dropped = new DroppedBoxes();
   const parsed = await mapLimit(ids, opts.concurrency ?? 16, async (id) => {
     const file = join(annDir, `${id}.xml`);
     try {
@@ -141,11 +161,14 @@ export async function readVoc(src: VocSource, classNames: string[], opts: ReadOp
       } catch (e) {
         throw new DatasetError({ file }, `cannot read annotation file: ${(e as NodeJS.ErrnoException).code ?? e}`);
       }
-      let a = parseVocXml(text, file, classNames, src.oneBased ?? true, NO_SIZE_YET);
-      if (a.width === NO_SIZE_YET.width) {
-        const size = await probeImage(join(imgDir, a.filename ?? `${id}.jpg`));
-        a = parseVocXml(text, file, classNames, src.oneBased ?? true, size);
+      const root = parseVocDocument(text, file);
+      const size = child(root, 'size');
+      let fallback: { width: number; height: number } | undefined;
+      if (!size || !(Number(child(size, 'width')?.text) > 0 && Number(child(size, 'height')?.text) > 0)) {
+        // No usable <size>: take it from the image.
+        fallback = await probeImage(join(imgDir, child(root, 'filename')?.text || `${id}.jpg`));
       }
+      const a = vocFromXml(root, file, classNames, src.oneBased ?? true, fallback, dropped.add);
       const item: DatasetItem = { id, file: join(imgDir, a.filename ?? `${id}.jpg`), boxes: a.boxes, ignored: a.ignored };
       if (a.width !== undefined) {
         item.width = a.width;
@@ -157,5 +180,6 @@ export async function readVoc(src: VocSource, classNames: string[], opts: ReadOp
       return undefined;
     }
   });
+  dropped.report(opts);
   return checkImages(parsed.filter((x): x is DatasetItem => !!x), opts);
 }

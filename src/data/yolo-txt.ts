@@ -6,11 +6,11 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import fg from 'fast-glob';
-import { checkBox } from './box-check.ts';
+import { checkBox, EmptyBoxError } from './box-check.ts';
 import { DatasetError } from './errors.ts';
 import { checkImages } from './image-check.ts';
 import { mapLimit } from './pool.ts';
-import { reportBad } from './skip-bad.ts';
+import { DroppedBoxes, reportBad } from './skip-bad.ts';
 import type { Box, DatasetItem, ReadOptions } from './types.ts';
 
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'tif', 'tiff', 'gif', 'avif'];
@@ -30,8 +30,18 @@ export function defaultLabelDir(images: string): string {
   return parts.join(sep);
 }
 
-/** Parses one label file's text into boxes in pixels of a `width` x `height` image. */
-export function parseYoloLabels(text: string, file: string, width: number, height: number, numClasses: number): Box[] {
+/**
+ * Parses one label file's text into boxes in pixels of a `width` x `height` image. Zero-size boxes go
+ * to `onEmpty` when given (and are left out), else they throw like any other bad line.
+ */
+export function parseYoloLabels(
+  text: string,
+  file: string,
+  width: number,
+  height: number,
+  numClasses: number,
+  onEmpty?: (e: EmptyBoxError) => void,
+): Box[] {
   const boxes: Box[] = [];
   const lines = text.split(/\r?\n/);
   for (let k = 0; k < lines.length; k++) {
@@ -45,16 +55,14 @@ export function parseYoloLabels(text: string, file: string, width: number, heigh
     const v = f.map(Number);
     if (!v.every(Number.isFinite)) throw new DatasetError(where, `not a number in "${line}"`);
     const [cls, cx, cy, w, h] = v;
-    if (w <= 0 || h <= 0) throw new DatasetError(where, `box width and height must be > 0 in "${line}"`);
-    boxes.push(
-      checkBox(
-        { x1: (cx - w / 2) * width, y1: (cy - h / 2) * height, x2: (cx + w / 2) * width, y2: (cy + h / 2) * height, classId: cls },
-        width,
-        height,
-        numClasses,
-        where,
-      ),
-    );
+    if (w < 0 || h < 0) throw new DatasetError(where, `negative box width or height in "${line}"`);
+    const raw = { x1: (cx - w / 2) * width, y1: (cy - h / 2) * height, x2: (cx + w / 2) * width, y2: (cy + h / 2) * height, classId: cls };
+    try {
+      boxes.push(checkBox(raw, width, height, numClasses, where));
+    } catch (e) {
+      if (!(e instanceof EmptyBoxError) || !onEmpty) throw e;
+      onEmpty(e);
+    }
   }
   return boxes;
 }
@@ -68,6 +76,7 @@ export async function readYolo(src: YoloSource, classNames: string[], opts: Read
   const items: DatasetItem[] = files.map((rel) => ({ id: rel, file: join(src.images, rel), boxes: [] }));
   const present = await checkImages(items, { ...opts, checkImages: 'header' }); // sizes are needed
   let labelFiles = 0;
+  const dropped = new DroppedBoxes();
   const ok = await mapLimit(present, opts.concurrency ?? 16, async (item) => {
     const rel = relative(src.images, item.file);
     const labelFile = join(labelDir, dirname(rel), basename(rel, extname(rel)) + '.txt');
@@ -81,13 +90,14 @@ export async function readYolo(src: YoloSource, classNames: string[], opts: Read
     }
     labelFiles++;
     try {
-      item.boxes = parseYoloLabels(text, labelFile, item.width!, item.height!, classNames.length);
+      item.boxes = parseYoloLabels(text, labelFile, item.width!, item.height!, classNames.length, dropped.add);
       return true;
     } catch (e) {
       reportBad(e, opts);
       return false;
     }
   });
+  dropped.report(opts);
   if (labelFiles === 0) {
     throw new DatasetError({ file: labelDir }, `no label files for the ${files.length} images of ${src.images}`);
   }

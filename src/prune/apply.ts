@@ -88,11 +88,13 @@ export function applyPlan(model: tf.LayersModel, plan: PrunePlan): { model: tf.L
       for (let i = 0; i < v.shape[axis]; i++) if (!removed.has(i)) keep.push(i);
       v = tf.gather(v, tf.tensor1d(keep, 'int32'), axis);
     }
-    return v;
+    // A fresh tensor: the wasm backend (4.22) keeps gather's internal rank-4 shape on the output's
+    // data, and FusedConv2D then rejects such a tensor as bias ("only supports rank-1 bias").
+    return tf.tensor(v.dataSync(), v.shape, v.dtype);
   });
   const date = new Date().toISOString();
   const history: PruneHistoryEntry[] = plan.groups.flatMap((g) => g.deps.map((d) => ({
-    layer: d.layer, dim: d.dim, indices: d.indices, offset: d.offset, group: g.id,
+    layer: d.layer, dim: d.dim, indices: [...d.indices], offset: d.offset, group: g.id,
     strategy: plan.strategy, amount: g.amount, importance: plan.importance, date,
   })));
   return { model: pruned, history };

@@ -10,7 +10,7 @@
  * more than once tie atoms position by position (union-find): tied atoms form a class, removed together.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { dimParams, layerKind, weightInfos } from './layers.ts';
+import { dimParams, isElementwiseActivation, layerKind, weightInfos } from './layers.ts';
 import { functionalConfig, outputShapes, type Shape } from './topology.ts';
 import type { Barrier, ChannelSpace, DependencyGraph, Dim, GraphLayer, GraphMember, TensorKey, WeightInfo } from './types.ts';
 
@@ -105,7 +105,7 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
       const outShapes = outputShapes(live, className, config, inShapes);
       const outKeys = outShapes.map((_, t) => key(name, nodeIndex, t));
       gl.outputs.push(outKeys);
-      const first = byName.get(name) === undefined && nodeIndex === 0;
+      const first = nodeIndex === 0; // a layer called several times is described once
       const setOut = (arr: number[], t = 0, segs: number[] = [0]) => {
         tensors[outKeys[t]] = arr;
         segments[outKeys[t]] = segs;
@@ -153,6 +153,10 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
           let out: number[];
           if (first) {
             out = newSpace(name, 'out', width(outShapes[0]));
+            const act = config.activation;
+            if (typeof act === 'string' && !isElementwiseActivation(act)) {
+              fix(out, `go through the '${act}' activation of '${name}', which mixes channels`);
+            }
             memberOf(name, 'out', out, [0]);
             memberOf(name, 'bias', out, [0]);
             if (className === 'SeparableConv2D') {

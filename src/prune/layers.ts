@@ -28,6 +28,16 @@ const ELEMENTWISE_ACTIVATIONS = new Set([
   'tanh', 'swish', 'mish', 'gelu', 'gelu_new',
 ]);
 
+export function isElementwiseActivation(name: string): boolean {
+  return ELEMENTWISE_ACTIVATIONS.has(name);
+}
+
+/** Known layers whose channel use the pruner does not follow. */
+const NOT_FOLLOWED = new Set([
+  'Dot', 'Embedding', 'Masking', 'CategoryEncoding', 'RNN', 'SimpleRNN', 'GRU', 'LSTM', 'ConvRNN2D', 'ConvLSTM2D',
+  'TimeDistributed', 'Bidirectional',
+]);
+
 export interface KindInfo {
   kind: LayerKind;
   reason?: string;
@@ -61,6 +71,7 @@ export function layerKind(className: string, config: Record<string, unknown>, ex
   if (className === 'Softmax') return { kind: 'barrier', reason: 'softmax mixes channels' };
   if (className === 'LayerNormalization') return { kind: 'barrier', reason: 'normalizes across channels' };
   if (className === 'Reshape' || className === 'Permute') return { kind: 'barrier', reason: 'rearranges the channel axis' };
+  if (NOT_FOLLOWED.has(className)) return { kind: 'barrier', reason: `${className} layers are not followed` };
   if (className === 'Model' || className === 'Functional' || className === 'Sequential') {
     return { kind: 'barrier', reason: 'nested models are not followed' };
   }

@@ -13,7 +13,7 @@
  *   alpha = v / max(1 - IoU + v, eps)
  *
  * alpha is a trade-off weight, not something to optimise: by default it goes through `stopGradient`
- * (as the paper's authors' code and ultralytics do). The bubbliiiing reference does not detach it; pass
+ * (as the CIoU authors' code and ultralytics YOLOv5 do, under no_grad). The bubbliiiing reference does not detach it; pass
  * `detachAlpha: false` to get its gradients. The value is the same either way.
  *
  * The two inputs broadcast against each other (e.g. [N, 1, 4] with [1, M, 4] gives [N, M]); the result has

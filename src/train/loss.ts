@@ -84,10 +84,13 @@ export function bceWithLogits(logits: tf.Tensor, targets: tf.Tensor): tf.Tensor 
   });
 }
 
+/** Ground truths per chunk of the ignore test. */
+const IGNORE_CHUNK = 16;
+
 /**
  * 1 where a cell's decoded prediction has IoU > thresh with some ground truth of its image, [B, H, W, A].
  * Computed without gradient (the tape sees one op whose gradient is zero). `rows`: the head as
- * [B*H*W*A, 5 + C]; `gt`: padded ground truths [B, N, 4] in grid units (JS). Every op on the [B, HWA, N]
+ * [B*H*W*A, 5 + C]; `gt`: padded ground truths [B, N, 4] in grid units (JS). Every op on the [B, HWA, K]
  * IoU grid is same-shape (outer products by matMul with ones, K = 1: exact, Inf included): tfjs-cpu's
  * broadcasting path costs ~1 us per element.
  */
@@ -114,28 +117,44 @@ function ignoreMask(rows: tf.Tensor2D, batch: number, H: number, W: number, anch
       const cy = tf.add(tf.sigmoid(ty), col(gy));
       const hw = tf.mul(tf.exp(tw), col(aw.map((v) => v / 2)));
       const hh = tf.mul(tf.exp(th), col(ah.map((v) => v / 2)));
-      // ground-truth components [B, 1, N]
-      const g = (fn: (o: number) => number) => {
-        const v = new Float32Array(batch * N);
-        for (let n = 0; n < batch * N; n++) v[n] = fn(n * 4);
-        return tf.tensor3d(v, [batch, 1, N]);
-      };
-      const bx = gt.boxes;
-      // outer products to [B, HWA, N] by matMul with ones (K = 1), so every later op is same-shape
-      const onesN = tf.ones([batch, 1, N]);
+      // prediction components [B, HWA, 1]
+      const r = (t: tf.Tensor) => tf.reshape(t, [batch, HWA, 1]);
+      const pc = [r(tf.sub(cx, hw)), r(tf.sub(cy, hh)), r(tf.add(cx, hw)), r(tf.add(cy, hh)), r(tf.mul(tf.mul(hw, hh), 4))];
       const onesP = tf.ones([batch, HWA, 1]);
-      const P = (t: tf.Tensor) => tf.matMul(tf.reshape(t, [batch, HWA, 1]), onesN);
-      const G = (t: tf.Tensor3D) => tf.matMul(onesP, t);
-      const px1 = P(tf.sub(cx, hw)), px2 = P(tf.add(cx, hw)), py1 = P(tf.sub(cy, hh)), py2 = P(tf.add(cy, hh));
-      const pArea = P(tf.mul(tf.mul(hw, hh), 4));
-      const gx1 = G(g((o) => bx[o] - bx[o + 2] / 2)), gx2 = G(g((o) => bx[o] + bx[o + 2] / 2));
-      const gy1 = G(g((o) => bx[o + 1] - bx[o + 3] / 2)), gy2 = G(g((o) => bx[o + 1] + bx[o + 3] / 2));
-      const gArea = G(g((o) => bx[o + 2] * bx[o + 3]));
-      const iw = tf.relu(tf.sub(tf.minimum(px2, gx2), tf.maximum(px1, gx1)));
-      const ih = tf.relu(tf.sub(tf.minimum(py2, gy2), tf.maximum(py1, gy1)));
-      const inter = tf.mul(iw, ih);
-      const iou = tf.div(inter, tf.maximum(tf.sub(tf.add(pArea, gArea), inter), 1e-6));
-      return tf.reshape(tf.cast(tf.greater(tf.max(iou, 2), thresh), 'float32'), [batch, H, W, A]);
+      const bx = gt.boxes;
+      // Ground truths in chunks (bounded memory: the IoU grid is [B, HWA, chunk]), running max over them.
+      let best: tf.Tensor | null = null;
+      for (let n0 = 0; n0 < N; n0 += IGNORE_CHUNK) {
+        const K = Math.min(N, n0 + IGNORE_CHUNK) - n0;
+        const next: tf.Tensor = tf.tidy(() => {
+          // ground-truth components [B, 1, K]: x1, y1, x2, y2, area
+          const v = [0, 1, 2, 3, 4].map(() => new Float32Array(batch * K));
+          for (let b = 0; b < batch; b++) {
+            for (let k = 0; k < K; k++) {
+              const o = (b * N + n0 + k) * 4;
+              const q = b * K + k;
+              v[0][q] = bx[o] - bx[o + 2] / 2;
+              v[1][q] = bx[o + 1] - bx[o + 3] / 2;
+              v[2][q] = bx[o] + bx[o + 2] / 2;
+              v[3][q] = bx[o + 1] + bx[o + 3] / 2;
+              v[4][q] = bx[o + 2] * bx[o + 3];
+            }
+          }
+          // outer products to [B, HWA, K] by matMul with ones (K = 1 inner size), so every later op is same-shape
+          const onesK = tf.ones([batch, 1, K]);
+          const [px1, py1, px2, py2, pArea] = pc.map((t) => tf.matMul(t, onesK));
+          const [gx1, gy1, gx2, gy2, gArea] = v.map((a) => tf.matMul(onesP, tf.tensor3d(a, [batch, 1, K])));
+          const iw = tf.relu(tf.sub(tf.minimum(px2, gx2), tf.maximum(px1, gx1)));
+          const ih = tf.relu(tf.sub(tf.minimum(py2, gy2), tf.maximum(py1, gy1)));
+          const inter = tf.mul(iw, ih);
+          const iou = tf.div(inter, tf.maximum(tf.sub(tf.add(pArea, gArea), inter), 1e-6));
+          const m = tf.max(iou, 2);
+          return best ? tf.maximum(best, m) : m;
+        });
+        best?.dispose();
+        best = next;
+      }
+      return tf.reshape(tf.cast(tf.greater(best!, thresh), 'float32'), [batch, H, W, A]);
     });
     return { value, gradFunc: () => tf.zeros([M, x.shape[1]]) };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
