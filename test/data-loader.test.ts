@@ -151,4 +151,31 @@ test('a corrupt image: error naming the file, or skipped with a warning (skipBad
   assert.ok(loader.badIndices.has(1));
 });
 
+test('worker threads give the same batches, and errors that still name the file', async () => {
+  const opts = { batchSize: 4, inputSize: 64, augment: true, seed: 21 } as const;
+  const inProcess = await collect(createLoader(ds, opts).epoch(0), true);
+  const loader = createLoader(ds, { ...opts, workers: 1 });
+  try {
+    const viaWorkers = await collect(loader.epoch(0), true);
+    assert.equal(viaWorkers.map((b) => b.ids), inProcess.map((b) => b.ids));
+    assert.equal(viaWorkers.map((b) => b.targets.map((t) => Array.from(t))), inProcess.map((b) => b.targets.map((t) => Array.from(t))));
+    assert.ok(viaWorkers.every((b, i) => b.data!.every((v, j) => v === inProcess[i].data![j])));
+  } finally {
+    await loader.close();
+  }
+  const corrupt = { ...ds, items: ds.items.map((it) => ({ ...it })) };
+  corrupt.items[0].file = join(root, 'corrupt-w.png');
+  writeFileSync(corrupt.items[0].file, 'nope');
+  const bad = createLoader(corrupt, { batchSize: 2, inputSize: 64, shuffle: false, workers: 1 });
+  try {
+    await collect(bad.epoch(0));
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, DatasetError);
+    assert.match((e as Error).message, /corrupt-w\.png: cannot decode image/);
+  } finally {
+    await bad.close();
+  }
+});
+
 test.run();

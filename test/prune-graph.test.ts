@@ -223,6 +223,13 @@ test('shared layer ties the channels it reads; barriers are reported and block p
   const plan = planPruning(model, { layer: 'a', amount: 0.5 });
   assertExact(model, plan, tf.randomNormal([2, 4, 4, 3], 0, 1, 'float32', 5));
   model.dispose();
+
+  // A producer with a channel-mixing activation keeps its width.
+  const x = tf.input({ shape: [4, 4, 3], name: 'x' });
+  const sm = tf.layers.conv2d({ name: 'sm', filters: 4, kernelSize: 1, activation: 'softmax' }).apply(x) as T;
+  const m2 = tf.model({ inputs: x, outputs: head('head.1', tf.layers.conv2d({ name: 'c', filters: 4, kernelSize: 1 }).apply(sm) as T) });
+  assert.throws(() => planPruning(m2, { layer: 'sm', amount: 0.5 }), /'softmax' activation of 'sm', which mixes channels/);
+  m2.dispose();
 });
 
 test('tied residual group: score from the root conv, or sum / mean / max over its producers', () => {

@@ -28,6 +28,7 @@ import { boxesToTargets } from './box-ops.ts';
 import { writeFloat } from './pixels.ts';
 import { mapLimit } from './pool.ts';
 import { Rng } from './prng.ts';
+import { SamplePool } from './sample-pool.ts';
 import { makeSample, SampleSourceError, type Sample, type SampleContext, type SampleInfo } from './sample.ts';
 import type { Dataset, WarnFn } from './types.ts';
 
@@ -48,8 +49,14 @@ export interface LoaderOptions {
   prefetch?: number;
   /** Drop the last, smaller batch of an epoch (default false). */
   dropLast?: boolean;
-  /** Samples of a batch prepared in parallel (default 4). */
+  /** Samples of a batch prepared in parallel (default: the batch size, at most 16). */
   concurrency?: number;
+  /**
+   * Worker threads that decode and augment (default 0: in the main thread, between the consumer's
+   * awaits). With a training step that blocks the main thread, workers keep preparing batches during
+   * it. Same batches either way. Call `close()` when done to end them.
+   */
+  workers?: number;
 }
 
 export interface Batch {
@@ -80,6 +87,8 @@ export interface Loader {
   [Symbol.asyncIterator](): AsyncGenerator<Batch, void, undefined>;
   /** `false` off, `true` defaults, or fields merged into the current options (e.g. `{ mosaic: 0 }`). */
   setAugment(a: AugmentSetting): void;
+  /** Ends the worker threads (if any). The loader cannot be used afterwards. */
+  close(): Promise<void>;
 }
 
 interface Prepared {
@@ -96,7 +105,7 @@ export function createLoader(dataset: Dataset, opts: LoaderOptions): Loader {
   const seed = opts.seed ?? 0;
   const shuffle = opts.shuffle ?? true;
   const prefetch = Math.max(1, opts.prefetch ?? 2);
-  const concurrency = Math.max(1, opts.concurrency ?? 4);
+  const concurrency = Math.max(1, opts.concurrency ?? Math.min(16, batchSize));
   const warn = opts.warn ?? ((m: string) => console.warn(m));
   let augment = resolveAugment(opts.augment);
   let nextEpoch = 0;
@@ -110,9 +119,12 @@ export function createLoader(dataset: Dataset, opts: LoaderOptions): Loader {
     return i;
   };
 
+  const pool = opts.workers && opts.workers > 0 ? new SamplePool(opts.workers, dataset.items, inputSize) : null;
+
   const markBad = (err: SampleSourceError) => {
     if (bad.has(err.index)) return;
     bad.add(err.index);
+    pool?.markBad(err.index);
     warn(`skipping image: ${(err.cause as Error).message}`);
   };
 
@@ -121,7 +133,8 @@ export function createLoader(dataset: Dataset, opts: LoaderOptions): Loader {
     for (let attempt = 0; ; attempt++) {
       if (bad.has(index)) return null;
       try {
-        return await makeSample(ctx, index, Rng.derive(seed, e, pos, attempt));
+        const parts = [seed, e, pos, attempt];
+        return await (pool ? pool.sample(index, ctx.augment, parts) : makeSample(ctx, index, Rng.derive(...parts)));
       } catch (err) {
         if (!(err instanceof SampleSourceError) || !opts.skipBad) throw err instanceof SampleSourceError ? err.cause : err;
         markBad(err);
@@ -180,7 +193,11 @@ export function createLoader(dataset: Dataset, opts: LoaderOptions): Loader {
       const prep = await queue.shift()!;
       launch(); // refill before handing the batch over, so decoding overlaps with the consumer
       if (!prep.samples.length) continue;
-      yield toBatch(prep);
+      const batch = toBatch(prep);
+      // One event-loop turn: finished decodes get their callbacks and start their next steps, so the
+      // thread pool has work queued while a synchronous training step blocks the main thread.
+      await new Promise<void>((r) => setImmediate(r));
+      yield batch;
     }
   }
 
@@ -197,6 +214,9 @@ export function createLoader(dataset: Dataset, opts: LoaderOptions): Loader {
     [Symbol.asyncIterator]: () => epoch(),
     setAugment(a: AugmentSetting) {
       augment = a === true || a === false || a === undefined ? resolveAugment(a) : resolveAugment(a, augment);
+    },
+    close: async () => {
+      await pool?.close();
     },
   };
 }

@@ -54,6 +54,9 @@ export function decodeHeads(outputs: tf.Tensor[], opts: DecodeOptions): tf.Tenso
   if (scaleXY.length !== anchorMask.length) throw new Error(`decodeHeads: scaleXY needs one value per head (${anchorMask.length})`);
   const batch = outputs[0].shape[0];
   return tf.tidy(() => {
+    // Work channel-first: [K, B, H, W, A]. Slicing the channel axis is then a contiguous copy; slicing the
+    // last axis of NHWC goes through tfjs' generic strided slice, which took ~1 s per decode at 416 on the
+    // cpu and wasm backends (rank 5).
     const heads = outputs.map((out, i) => {
       if (out.rank !== 4) throw new Error(`decodeHeads: output ${i} has shape [${out.shape}], expected [B, H, W, channels]`);
       const [b, h, w, ch] = out.shape as [number, number, number, number];
@@ -69,21 +72,25 @@ export function decodeHeads(outputs: tf.Tensor[], opts: DecodeOptions): tf.Tenso
         return [a[0], a[1]];
       });
       const s = scaleXY[i];
-      const p = tf.reshape(out, [b, h, w, na, 5 + numClasses]);
-      const [txy, twh, rest] = tf.split(p, [2, 2, 1 + numClasses], -1);
-      // grid[0, y, x, 0, :] = [x, y]
-      const gx = tf.tile(tf.reshape(tf.range(0, w, 1, 'float32'), [1, 1, w, 1, 1]), [1, h, 1, 1, 1]);
-      const gy = tf.tile(tf.reshape(tf.range(0, h, 1, 'float32'), [1, h, 1, 1, 1]), [1, 1, w, 1, 1]);
-      const grid = tf.concat([gx, gy], -1);
-      const stride = tf.tensor([inputW / w, inputH / h], [1, 1, 1, 1, 2]);
+      const k = 5 + numClasses;
+      const p = tf.transpose(tf.reshape(out, [b, h, w, na, k]), [4, 0, 1, 2, 3]); // [K, B, H, W, A]
+      const txy = tf.slice(p, [0, 0, 0, 0, 0], [2, b, h, w, na]);
+      const twh = tf.slice(p, [2, 0, 0, 0, 0], [2, b, h, w, na]);
+      const rest = tf.slice(p, [4, 0, 0, 0, 0], [1 + numClasses, b, h, w, na]);
+      // grid[0] = x, grid[1] = y at [., 0, y, x, 0]
+      const gx = tf.tile(tf.reshape(tf.range(0, w, 1, 'float32'), [1, 1, 1, w, 1]), [1, 1, h, 1, 1]);
+      const gy = tf.tile(tf.reshape(tf.range(0, h, 1, 'float32'), [1, 1, h, 1, 1]), [1, 1, 1, w, 1]);
+      const grid = tf.concat([gx, gy], 0); // [2, 1, H, W, 1]
+      const stride = tf.tensor([inputW / w, inputH / h], [2, 1, 1, 1, 1]);
       let xy = tf.sigmoid(txy);
       if (s !== 1) xy = tf.sub(tf.mul(xy, s), (s - 1) / 2);
       xy = tf.mul(tf.add(xy, grid), stride);
-      const wh = tf.mul(tf.exp(twh), tf.tensor(anchors.flat(), [1, 1, 1, na, 2]));
-      const half = tf.mul(wh, 0.5);
-      const decoded = tf.concat([tf.sub(xy, half), tf.add(xy, half), tf.sigmoid(rest)], -1);
-      return tf.reshape(decoded, [b, h * w * na, 5 + numClasses]);
+      const anchorWh = tf.tensor([anchors.map((a) => a[0]), anchors.map((a) => a[1])], [2, 1, 1, 1, na]);
+      const half = tf.mul(tf.mul(tf.exp(twh), anchorWh), 0.5);
+      const decoded = tf.concat([tf.sub(xy, half), tf.add(xy, half), tf.sigmoid(rest)], 0); // [K, B, H, W, A]
+      return tf.reshape(decoded, [k, b, h * w * na]);
     });
-    return (heads.length === 1 ? heads[0] : tf.concat(heads, 1)) as tf.Tensor3D;
+    const all = heads.length === 1 ? heads[0] : tf.concat(heads, 2); // [K, B, N]
+    return tf.transpose(all, [1, 2, 0]) as tf.Tensor3D; // [B, N, K]
   });
 }

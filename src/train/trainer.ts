@@ -1,0 +1,384 @@
+/**
+ * The training loop: batches from the loader, YOLOv4 loss, gradients, optimizer step, EMA,
+ * validation, results.csv + plot, and atomic checkpoints (`last`, `best`, periodic) that carry the
+ * optimizer state and the exact position (epoch, batch, step) so a resumed run continues where the
+ * interrupted one stopped.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Yolov4Config } from '../model/config.ts';
+import type { Dataset } from '../data/types.ts';
+import { createLoader } from '../data/loader.ts';
+import { saveCheckpoint, type PruneHistoryRecord } from '../io/checkpoint.ts';
+import { evaluateModelOnDataset } from '../eval/evaluate-model.ts';
+import type { CocoGroundTruth } from '../eval/coco-types.ts';
+import { yoloLoss, type YoloLossOptions } from './loss.ts';
+import { clipByGlobalNorm, Optimizer, type OptimizerState } from './optimizer.ts';
+import { learningRateAt, scaleLrForBatch, type LrSchedule } from './schedule.ts';
+import { ModelEma } from './ema.ts';
+import type { TrainSettings } from './settings.ts';
+import { writeLinePlotPng } from '../util/line-plot.ts';
+
+/** Where a run is; saved in every checkpoint's meta.training. */
+export interface TrainingState {
+  /** The epoch to run next (epochs before it are complete, except for `batchInEpoch` batches of it). */
+  epoch: number;
+  batchInEpoch: number;
+  step: number;
+  bestMetric: number;
+  bestEpoch: number;
+  metricName: string;
+  emaUpdates: number;
+  settings: TrainSettings;
+}
+
+export interface BatchProgress {
+  epoch: number;
+  batch: number;
+  batches: number;
+  lr: number;
+  loss: number;
+  box: number;
+  obj: number;
+  cls: number;
+  imagesPerSecond: number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  box: number;
+  obj: number;
+  cls: number;
+  lr: number;
+  valLoss: number;
+  AP: number;
+  AP50: number;
+  seconds: number;
+}
+
+export interface TrainHooks {
+  onEpochStart?: (epoch: number, batches: number) => void;
+  onBatch?: (p: BatchProgress) => void;
+  onEpochEnd?: (r: EpochRecord) => void;
+  onValidationProgress?: (done: number, total: number) => void;
+  /** Polled after every batch: true saves a resumable `last` checkpoint and returns. */
+  shouldStop?: () => boolean;
+  log?: (line: string) => void;
+}
+
+export interface TrainRun {
+  model: tf.LayersModel;
+  config: Yolov4Config;
+  trainSet: Dataset;
+  valSet?: Dataset;
+  valGroundTruth?: CocoGroundTruth;
+  runDir: string;
+  settings: TrainSettings;
+  /** Pruning history carried into every checkpoint. */
+  pruning?: PruneHistoryRecord[];
+  source?: Record<string, unknown>;
+  resume?: { state: TrainingState; optimizer?: { json: unknown; weights?: Uint8Array } };
+  hooks?: TrainHooks;
+}
+
+export interface TrainResult {
+  state: TrainingState;
+  records: EpochRecord[];
+  interrupted: boolean;
+}
+
+const CSV_HEADER = 'epoch,loss,box,obj,cls,lr,val_loss,AP,AP50,seconds';
+
+function scheduleFor(s: TrainSettings, batchesPerEpoch: number): LrSchedule {
+  const { lr0, lrMin } = s.scaleLrByBatch ? scaleLrForBatch(s.lr0, s.lrMin, s.batchSize, s.optimizer) : { lr0: s.lr0, lrMin: s.lrMin };
+  return {
+    kind: s.schedule,
+    lr0,
+    lrMin,
+    totalSteps: s.epochs * batchesPerEpoch,
+    warmupSteps: Math.round(s.warmupEpochs * batchesPerEpoch),
+    warmupStartFactor: 0.1,
+    flatSteps: Math.round(Math.min(s.flatEpochs, s.epochs / 2) * batchesPerEpoch),
+    milestones: s.milestones.map((e) => e * batchesPerEpoch),
+    gamma: s.gamma,
+  };
+}
+
+/** Names of the variables this epoch trains: everything, or everything outside the backbone. */
+function trainableFor(model: tf.LayersModel, frozenBackbone: boolean) {
+  return model.trainableWeights
+    .filter((w) => !(frozenBackbone && w.originalName.startsWith('backbone.')))
+    .map((w) => ({ name: w.originalName, variable: w.read() as tf.Variable }));
+}
+
+async function packTrainerState(opt: Optimizer, ema: ModelEma | undefined, model: tf.LayersModel): Promise<{ json: unknown; weights: Uint8Array }> {
+  const o: OptimizerState = await opt.getState();
+  if (!ema) return { json: { optimizer: o.json }, weights: o.weights };
+  const emaData = await Promise.all(ema.tensors().map((t) => t.data() as Promise<Float32Array>));
+  const n = emaData.reduce((a, d) => a + d.length, 0);
+  const all = new Uint8Array(o.weights.byteLength + n * 4);
+  all.set(o.weights, 0);
+  const f = new Float32Array(all.buffer, o.weights.byteLength, n);
+  let off = 0;
+  for (const d of emaData) {
+    f.set(d, off);
+    off += d.length;
+  }
+  return {
+    json: { optimizer: o.json, optimizerBytes: o.weights.byteLength, ema: { updates: ema.updates, names: model.weights.map((w) => w.originalName) } },
+    weights: all,
+  };
+}
+
+function unpackTrainerState(packed: { json: unknown; weights?: Uint8Array }, opt: Optimizer, ema: ModelEma | undefined, model: tf.LayersModel): void {
+  const json = packed.json as { optimizer: OptimizerState['json']; optimizerBytes?: number; ema?: { updates: number; names: string[] } };
+  const bytes = packed.weights ?? new Uint8Array(0);
+  const optBytes = json.optimizerBytes ?? bytes.byteLength;
+  opt.setState({ json: json.optimizer, weights: bytes.subarray(0, optBytes) });
+  if (ema && json.ema) {
+    const floats = new Float32Array(bytes.slice(optBytes).buffer);
+    let off = 0;
+    const tensors = model.weights.map((w) => {
+      const n = (w.shape as number[]).reduce((a, b) => a * b, 1);
+      const t = tf.tensor(floats.subarray(off, off + n), w.shape as number[]);
+      off += n;
+      return t;
+    });
+    ema.load(tensors, json.ema.updates);
+    tf.dispose(tensors);
+  }
+}
+
+export async function trainModel(run: TrainRun): Promise<TrainResult> {
+  const { model, config, trainSet, valSet, runDir, settings: s, hooks = {} } = run;
+  const log = hooks.log ?? ((l: string) => console.log(l));
+  await fs.mkdir(runDir, { recursive: true });
+  await fs.writeFile(path.join(runDir, 'args.json'), JSON.stringify({ settings: s, config: config.name, train: trainSet.source, val: valSet?.source }, null, 1));
+
+  const loader = createLoader(trainSet, {
+    batchSize: s.batchSize,
+    inputSize: s.inputSize,
+    augment: s.augment ? { mosaic: s.mosaic, mixup: s.mixup } : false,
+    seed: s.seed,
+    skipBad: s.skipBad,
+    dropLast: trainSet.items.length > s.batchSize,
+  });
+  const batchesPerEpoch = s.maxBatchesPerEpoch > 0 ? Math.min(s.maxBatchesPerEpoch, loader.batchesPerEpoch) : loader.batchesPerEpoch;
+  const schedule = scheduleFor(s, batchesPerEpoch);
+  const optimizer = new Optimizer(
+    { kind: s.optimizer, momentum: s.momentum, nesterov: s.nesterov, beta1: s.momentum, beta2: 0.999, epsilon: 1e-8, weightDecay: s.weightDecay },
+    (name) => name.endsWith('/kernel'), // weight decay on conv weights only
+  );
+  const ema = s.ema ? new ModelEma(model, s.emaDecay) : undefined;
+
+  const state: TrainingState = run.resume?.state
+    ? { ...run.resume.state, settings: s }
+    : { epoch: 0, batchInEpoch: 0, step: 0, bestMetric: -Infinity, bestEpoch: -1, metricName: valSet ? 'AP' : 'val_loss', emaUpdates: 0, settings: s };
+  if (run.resume?.optimizer) unpackTrainerState(run.resume.optimizer, optimizer, ema, model);
+
+  const csvPath = path.join(runDir, 'results.csv');
+  const records: EpochRecord[] = await readResults(csvPath, state.epoch);
+  await writeResults(csvPath, records);
+
+  const save = async (name: string, useEma: boolean) => {
+    const target = path.join(runDir, name);
+    const write = async () => saveCheckpoint(target, model, config, {
+      pruning: run.pruning,
+      source: run.source,
+      training: { ...state, emaUpdates: ema?.updates ?? 0 } as unknown as Record<string, unknown>,
+      optimizer: useEma ? undefined : await packTrainerState(optimizer, ema, model),
+    });
+    if (useEma && ema) await ema.withAveraged(write);
+    else await write();
+  };
+
+  const lossOpts: YoloLossOptions = {
+    anchors: config.anchors,
+    anchorMask: config.anchorMask,
+    numClasses: config.numClasses,
+    inputSize: [s.inputSize, s.inputSize],
+    labelSmoothing: s.labelSmoothing,
+    focalObj: s.focalObj,
+  };
+  const mosaicEnd = Math.floor(s.mosaicEpochsFraction * s.epochs);
+  let interrupted = false;
+
+  for (let epoch = state.epoch; epoch < s.epochs && !interrupted; epoch++) {
+    if (s.augment && epoch >= mosaicEnd) loader.setAugment({ mosaic: 0, mixup: 0 });
+    const vars = trainableFor(model, epoch < s.freezeEpochs);
+    const t0 = performance.now();
+    const sums = { loss: 0, box: 0, obj: 0, cls: 0, n: 0 };
+    let lr = learningRateAt(schedule, state.step);
+    hooks.onEpochStart?.(epoch, batchesPerEpoch);
+    let images = 0;
+    for await (const batch of loader.epoch(epoch)) {
+      if (batch.index < state.batchInEpoch || batch.index >= batchesPerEpoch) {
+        // Already trained before the interruption, or past the per-epoch cap.
+        batch.images.dispose();
+        if (batch.index >= batchesPerEpoch) break;
+        continue;
+      }
+      lr = learningRateAt(schedule, state.step);
+      const size = s.multiScale ? pickScale(s.inputSize, s.seed, state.step) : s.inputSize;
+      const terms = trainStep(model, vars, optimizer, batch.images, batch.targets, { ...lossOpts, inputSize: [size, size] }, lr, s.clipGradNorm, size);
+      batch.images.dispose();
+      ema?.update();
+      state.step += 1;
+      state.batchInEpoch = batch.index + 1;
+      images += batch.targets.length;
+      sums.loss += terms.total;
+      sums.box += terms.box;
+      sums.obj += terms.obj;
+      sums.cls += terms.cls;
+      sums.n += 1;
+      hooks.onBatch?.({
+        epoch, batch: batch.index + 1, batches: batchesPerEpoch, lr, loss: terms.total, box: terms.box, obj: terms.obj, cls: terms.cls,
+        imagesPerSecond: images / ((performance.now() - t0) / 1000),
+      });
+      if (!Number.isFinite(terms.total)) throw new Error(`loss became ${terms.total} at epoch ${epoch} batch ${batch.index}; lower the learning rate`);
+      if (hooks.shouldStop?.()) {
+        interrupted = true;
+        break;
+      }
+    }
+    if (interrupted) {
+      state.epoch = epoch;
+      await save('last', false);
+      log(`interrupted: saved a resumable checkpoint at epoch ${epoch}, batch ${state.batchInEpoch} -> ${path.join(runDir, 'last')}`);
+      break;
+    }
+
+    const n = Math.max(1, sums.n);
+    const record: EpochRecord = {
+      epoch, loss: sums.loss / n, box: sums.box / n, obj: sums.obj / n, cls: sums.cls / n, lr,
+      valLoss: NaN, AP: NaN, AP50: NaN, seconds: 0,
+    };
+    const last = epoch === s.epochs - 1;
+    if (valSet) {
+      const runVal = async () => {
+        record.valLoss = await validationLoss(model, valSet, lossOpts, s);
+        if (last || (s.valEvery > 0 && (epoch + 1) % s.valEvery === 0)) {
+          const ev = await evaluateModelOnDataset(model, config, valSet, {
+            inputSize: s.inputSize, groundTruth: run.valGroundTruth, limit: s.valLimit || undefined, onProgress: hooks.onValidationProgress,
+          });
+          record.AP = ev.result.stats.AP;
+          record.AP50 = ev.result.stats.AP50;
+        }
+      };
+      if (ema) await ema.withAveraged(runVal);
+      else await runVal();
+    }
+    record.seconds = (performance.now() - t0) / 1000;
+    records.push(record);
+    await writeResults(csvPath, records);
+    await plotResults(path.join(runDir, 'results.png'), records).catch((e: Error) => log(`could not draw results.png: ${e.message}`));
+    hooks.onEpochEnd?.(record);
+
+    // Best by AP when measured this epoch, else by (lower) validation or training loss.
+    const metric = Number.isFinite(record.AP) ? record.AP : -(Number.isFinite(record.valLoss) ? record.valLoss : record.loss);
+    const metricName = Number.isFinite(record.AP) ? 'AP' : Number.isFinite(record.valLoss) ? '-val_loss' : '-loss';
+    state.epoch = epoch + 1;
+    state.batchInEpoch = 0;
+    const improved = metricName !== state.metricName || metric > state.bestMetric;
+    if (improved) {
+      state.bestMetric = metric;
+      state.bestEpoch = epoch;
+      state.metricName = metricName;
+    }
+    await save('last', false);
+    if (improved) await save('best', true);
+    if (s.savePeriod > 0 && (epoch + 1) % s.savePeriod === 0) await save(`epoch-${String(epoch + 1).padStart(3, '0')}`, true);
+  }
+  optimizer.dispose();
+  ema?.dispose();
+  return { state, records, interrupted };
+}
+
+/** One optimizer step; returns the loss terms as numbers. Every tensor made here is disposed. */
+export function trainStep(
+  model: tf.LayersModel,
+  vars: { name: string; variable: tf.Variable }[],
+  optimizer: Optimizer,
+  images: tf.Tensor4D,
+  targets: Float32Array[],
+  lossOpts: YoloLossOptions,
+  lr: number,
+  clipGradNorm: number,
+  size: number,
+): { total: number; box: number; obj: number; cls: number } {
+  let parts: tf.Scalar[] = [];
+  const { value, grads } = tf.variableGrads(() => {
+    const x = size === images.shape[1] ? images : tf.image.resizeBilinear(images, [size, size]);
+    const outputs = model.apply(x, { training: true }) as tf.Tensor[];
+    const l = yoloLoss(outputs, targets, lossOpts);
+    parts = [tf.keep(l.box), tf.keep(l.obj), tf.keep(l.cls)];
+    return l.total;
+  }, vars.map((v) => v.variable));
+  let g: Record<string, tf.Tensor> = grads;
+  if (clipGradNorm > 0) g = clipByGlobalNorm(grads, clipGradNorm).grads;
+  optimizer.apply(vars.filter((v) => g[v.variable.name]).map((v) => ({ ...v, grad: g[v.variable.name] })), lr);
+  const [total, box, obj, cls] = [value, ...parts].map((t) => t.dataSync()[0]);
+  tf.dispose([value, ...parts, ...Object.values(g)]);
+  return { total, box, obj, cls };
+}
+
+/** Deterministic multi-scale choice: [0.5, 1.5] x size in steps of 32. */
+function pickScale(size: number, seed: number, step: number): number {
+  const lo = Math.max(32, Math.round((size * 0.5) / 32) * 32);
+  const hi = Math.round((size * 1.5) / 32) * 32;
+  const k = (hi - lo) / 32 + 1;
+  const h = Math.imul(step + 1, 2654435761) ^ Math.imul(seed + 7, 40503);
+  return lo + 32 * (((h >>> 0) % k));
+}
+
+async function validationLoss(model: tf.LayersModel, valSet: Dataset, lossOpts: YoloLossOptions, s: TrainSettings): Promise<number> {
+  const loader = createLoader(valSet, { batchSize: s.batchSize, inputSize: s.inputSize, augment: false, shuffle: false, seed: 0, skipBad: s.skipBad });
+  let sum = 0;
+  let n = 0;
+  const limit = s.valLimit > 0 ? Math.ceil(s.valLimit / s.batchSize) : Infinity;
+  for await (const batch of loader.epoch(0)) {
+    if (batch.index >= limit) {
+      batch.images.dispose();
+      break;
+    }
+    const l = tf.tidy(() => yoloLoss(model.predict(batch.images) as tf.Tensor[], batch.targets, lossOpts).total.dataSync()[0]);
+    batch.images.dispose();
+    sum += l;
+    n += 1;
+  }
+  return sum / Math.max(1, n);
+}
+
+async function readResults(csvPath: string, upToEpoch: number): Promise<EpochRecord[]> {
+  const text = await fs.readFile(csvPath, 'utf8').catch(() => '');
+  return text.split('\n').slice(1).filter((l) => l.trim()).map((l) => {
+    const v = l.split(',').map(Number);
+    return { epoch: v[0], loss: v[1], box: v[2], obj: v[3], cls: v[4], lr: v[5], valLoss: v[6], AP: v[7], AP50: v[8], seconds: v[9] };
+  }).filter((r) => r.epoch < upToEpoch);
+}
+
+async function writeResults(csvPath: string, records: EpochRecord[]): Promise<void> {
+  const rows = records.map((r) => [r.epoch, r.loss, r.box, r.obj, r.cls, r.lr, r.valLoss, r.AP, r.AP50, r.seconds]
+    .map((v) => (Number.isFinite(v) ? String(Number(v.toPrecision(6))) : '')).join(','));
+  const tmp = `${csvPath}.tmp`;
+  await fs.writeFile(tmp, [CSV_HEADER, ...rows].join('\n') + '\n');
+  await fs.rename(tmp, csvPath);
+}
+
+async function plotResults(file: string, records: EpochRecord[]): Promise<void> {
+  const xs = records.map((r) => r.epoch + 1);
+  const series = [
+    { name: 'train loss', xs, ys: records.map((r) => r.loss) },
+    { name: 'val loss', xs, ys: records.map((r) => r.valLoss) },
+  ];
+  const maps = records.filter((r) => Number.isFinite(r.AP));
+  const maxLoss = Math.max(...records.flatMap((r) => [r.loss, r.valLoss]).filter(Number.isFinite), 1e-6);
+  // mAP is drawn scaled to the loss axis so one chart shows both; the legend says the scale.
+  if (maps.length) {
+    series.push({ name: `AP x ${maxLoss.toPrecision(2)}`, xs: maps.map((r) => r.epoch + 1), ys: maps.map((r) => r.AP * maxLoss) });
+    series.push({ name: `AP50 x ${maxLoss.toPrecision(2)}`, xs: maps.map((r) => r.epoch + 1), ys: maps.map((r) => r.AP50 * maxLoss) });
+  }
+  await writeLinePlotPng(file, series, { title: 'training', xLabel: 'epoch', yLabel: 'loss', yMin: 0 });
+}
