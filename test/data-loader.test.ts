@@ -91,6 +91,7 @@ test('same seed, same batches; another seed or epoch, other batches', async () =
 test('tensor count stays flat over several batches and epochs, also when stopping early', async () => {
   const loader = createLoader(ds, { batchSize: 3, inputSize: 64, augment: true, seed: 2, prefetch: 2 });
   const before = tf.memory().numTensors;
+  const bytesBefore = tf.memory().numBytes;
   const counts: number[] = [];
   for (let e = 0; e < 3; e++) {
     for await (const b of loader.epoch(e)) {
@@ -105,6 +106,7 @@ test('tensor count stays flat over several batches and epochs, also when stoppin
   }
   await new Promise((r) => setTimeout(r, 50));
   assert.is(tf.memory().numTensors, before);
+  assert.is(tf.memory().numBytes, bytesBefore);
 });
 
 test('mosaic can be switched off on the loader (e.g. for the last epochs)', async () => {

@@ -142,7 +142,8 @@ export class TapReader {
 }
 
 /** A kernel input as a Tensor (the engine passes Tensors, a backend may pass bare TensorInfos). */
-export function asTensor<R extends tf.Rank>(info: tf.TensorInfo): tf.Tensor<R> {
+export function asTensor<R extends tf.Rank>(info: tf.TensorInfo | undefined, name: string): tf.Tensor<R> {
+  if (info === undefined) throw new Error(`kernel input '${name}' is missing`);
   if (info instanceof tf.Tensor) return info as tf.Tensor<R>;
   // Tracked in the caller's tidy, which releases this extra reference to the data.
   return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor<R>;

@@ -56,5 +56,5 @@ export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Att
 /** Kernel entry point: returns a Tensor, which the engine takes over as the op's output. */
 export const conv2dBackpropFilterKernel: tf.KernelFunc = ({ inputs, attrs }) => {
   return tf.tidy(() => conv2dBackpropFilter(
-    asTensor<tf.Rank.R4>(inputs.x), asTensor<tf.Rank.R4>(inputs.dy), attrs as unknown as Attrs));
+    asTensor<tf.Rank.R4>(inputs.x, 'x'), asTensor<tf.Rank.R4>(inputs.dy, 'dy'), attrs as unknown as Attrs));
 };

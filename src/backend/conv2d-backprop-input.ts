@@ -41,5 +41,5 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, attrs:
 }
 
 export const conv2dBackpropInputKernel: tf.KernelFunc = ({ inputs, attrs }) => tf.tidy(() =>
-  conv2dBackpropInput(asTensor<tf.Rank.R4>(inputs.dy), asTensor<tf.Rank.R4>(inputs.filter),
+  conv2dBackpropInput(asTensor<tf.Rank.R4>(inputs.dy, 'dy'), asTensor<tf.Rank.R4>(inputs.filter, 'filter'),
     attrs as unknown as Attrs));

@@ -53,7 +53,7 @@ export function depthwiseBackpropInput(
     checkDy(dy, [g.batch, g.outHeight, g.outWidth, cm]);
     const upPadded = spreadAndPad(dy, g);
     const flipped = tf.reshape(tf.reverse(filter, [0, 1]), [kh, kw, cm, 1]);
-    let dxp: tf.Tensor4D = tf.depthwiseConv2d(upPadded, flipped, 1, 'valid', 'NHWC',
+    let dxp: tf.Tensor4D = tf.depthwiseConv2d(upPadded, flipped as tf.Tensor4D, 1, 'valid', 'NHWC',
       [g.dilationHeight, g.dilationWidth]);
     if (mult > 1) {
       const [, h, w] = dxp.shape;
@@ -70,9 +70,9 @@ function checkDy(dy: tf.Tensor, want: number[]): void {
 }
 
 export const depthwiseBackpropFilterKernel: tf.KernelFunc = ({ inputs, attrs }) => tf.tidy(() =>
-  depthwiseBackpropFilter(asTensor<tf.Rank.R4>(inputs.x), asTensor<tf.Rank.R4>(inputs.dy),
+  depthwiseBackpropFilter(asTensor<tf.Rank.R4>(inputs.x, 'x'), asTensor<tf.Rank.R4>(inputs.dy, 'dy'),
     attrs as unknown as Attrs & { filterShape: [number, number, number, number] }));
 
 export const depthwiseBackpropInputKernel: tf.KernelFunc = ({ inputs, attrs }) => tf.tidy(() =>
-  depthwiseBackpropInput(asTensor<tf.Rank.R4>(inputs.dy), asTensor<tf.Rank.R4>(inputs.filter),
+  depthwiseBackpropInput(asTensor<tf.Rank.R4>(inputs.dy, 'dy'), asTensor<tf.Rank.R4>(inputs.filter, 'filter'),
     attrs as unknown as Attrs & { inputShape: [number, number, number, number] }));

@@ -4,15 +4,21 @@ import { hideBin } from 'yargs/helpers';
 import { withBackend } from './common.ts';
 import info from './info.ts';
 import importCmd from './import.ts';
+import prune from './prune.ts';
+import train from './train.ts';
+import finetune from './finetune.ts';
 import { pendingCommands } from './not-yet.ts';
 
-const implemented = [info, importCmd];
+const implemented = [info, importCmd, prune, train, finetune];
 
 const cli = withBackend(yargs(hideBin(process.argv)))
   .scriptName('yolo4')
   .usage('$0 <verb> [options]\n\nYOLOv4 in TensorFlow.js: import, prune, fine-tune, evaluate and run it.')
   .command(info)
-  .command(importCmd);
+  .command(importCmd)
+  .command(prune)
+  .command(train)
+  .command(finetune);
 for (const c of pendingCommands(new Set(implemented.map((m) => String(m.command).split(' ')[0])))) cli.command(c);
 
 try {

@@ -83,6 +83,7 @@ export async function readCoco(src: CocoSource, classNames: string[] | undefined
   const bad = new Set<DatasetItem>(items.filter((it) => !present.has(it)));
   const numClasses = map.categoryIds.length;
   const dropped = new DroppedBoxes();
+  let leftOut = 0;
   for (const [k, a] of (json.annotations as RawAnn[]).entries()) {
     const annId = typeof a?.id === 'number' || typeof a?.id === 'string' ? a.id : `#${k}`;
     const item = typeof a?.image_id === 'number' ? byId.get(a.image_id) : undefined;
@@ -94,7 +95,10 @@ export async function readCoco(src: CocoSource, classNames: string[] | undefined
         throw new DatasetError(where, `unknown category_id ${JSON.stringify(a.category_id)}`);
       }
       const classId = map.indexOf.get(a.category_id);
-      if (classId === undefined) continue; // a category the config's classNames leave out
+      if (classId === undefined) {
+        leftOut++; // a category the config's classNames leave out
+        continue;
+      }
       const bb = a.bbox;
       if (!Array.isArray(bb) || bb.length !== 4 || !bb.every((v) => typeof v === 'number')) {
         throw new DatasetError(where, `bbox must be [x, y, width, height], got ${JSON.stringify(bb)}`);
@@ -112,5 +116,9 @@ export async function readCoco(src: CocoSource, classNames: string[] | undefined
     }
   }
   dropped.report(opts);
+  if (leftOut) {
+    const warn = opts.warn ?? ((m: string) => console.warn(m));
+    warn(`${file}: ignored ${leftOut} annotations of the ${knownCategories.size - numClasses} categories not in classNames`);
+  }
   return { items: items.filter((it) => !bad.has(it)), classNames: map.classNames, categoryIds: map.categoryIds };
 }

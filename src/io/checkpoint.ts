@@ -25,7 +25,6 @@ export interface PruneHistoryRecord {
   amount?: number;
   importance?: string;
   date?: string;
-  [extra: string]: unknown;
 }
 
 export interface CheckpointMeta {

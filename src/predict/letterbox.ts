@@ -135,7 +135,9 @@ export async function letterboxImage(input: ImageInput, size: InputSize, opts: L
     throw new Error(`letterbox size must be positive integers, got ${JSON.stringify(size)}`);
   }
   if (mode !== 'letterbox' && mode !== 'resize') throw new Error(`unknown resize mode "${mode as string}" (letterbox or resize)`);
-  const { width: origW, height: origH, hasAlpha } = await imageSize(input);
+  // Pillow path: decode once and take the size from the pixels; sharp path: read the header first.
+  const rgb = resampler === 'pillow' ? await readRgb(input) : null;
+  const { width: origW, height: origH, hasAlpha } = rgb ? { ...rgb, hasAlpha: false } : await imageSize(input);
 
   let nw: number;
   let nh: number;
@@ -152,8 +154,7 @@ export async function letterboxImage(input: ImageInput, size: InputSize, opts: L
   const padY = Math.floor((inputH - nh) / 2);
 
   let pixels: Uint8Array;
-  if (resampler === 'pillow') {
-    const rgb = await readRgb(input);
+  if (rgb) {
     pixels = resizeBicubic(rgb.data, rgb.width, rgb.height, 3, nw, nh);
   } else {
     try {

@@ -10,8 +10,11 @@
  * - at most maxDetections are kept (the best ones: visiting in score order makes early stopping exact).
  *
  * A JS greedy loop was chosen over tf.image.nonMaxSuppressionAsync: the decoded rows are already on the
- * JS side, per-class suppression needs no per-class tensors, and it was measured faster (see the report
- * of issue 5: ~10k candidates, 80 classes).
+ * JS side, per-class suppression needs no per-class tensors, and it is faster. Measured on 10,000 random
+ * clustered candidates, cap 300, IoU 0.45 (2-core machine, medians): 80 classes, JS 5-10 ms vs
+ * tf.image.nonMaxSuppressionAsync per class 140-190 ms (one call with class-offset boxes: 24-31 ms);
+ * 1 class, JS 4-5 ms vs 42-49 ms. Without the cap a single class with ~2,300 survivors costs ~170 ms
+ * (every candidate is checked against every kept box of its class).
  */
 import { DECODED_CLS, DECODED_OBJ } from './decode.ts';
 

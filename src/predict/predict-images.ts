@@ -29,6 +29,8 @@ export interface PredictImagesOptions {
   classNames?: string[];
   /** 'letterbox' (default) or 'resize'. */
   mode?: ResizeMode;
+  /** 'pillow' (default, bit-exact with the reference) or 'sharp' (faster on big images). */
+  resampler?: 'pillow' | 'sharp';
   /** Images per forward pass (default 1). */
   batch?: number;
   /** Network input size, a multiple of 32 (default: the config's). */
@@ -166,7 +168,7 @@ export async function predictImages(
   // Letterboxing runs in sharp's thread pool: the next batch is prepared while the model runs.
   const load = (start: number) => Promise.all(files.slice(start, start + batch).map(async (f) => {
     try {
-      return await letterboxImage(f, size, { mode: opts.mode ?? 'letterbox' });
+      return await letterboxImage(f, size, { mode: opts.mode ?? 'letterbox', resampler: opts.resampler });
     } catch (e) {
       if (opts.onBadImage === 'skip') {
         opts.onError?.(f, e as Error);

@@ -1,0 +1,9 @@
+/** Prediction: letterbox, decode, NMS, batch detection, drawing, image and video prediction. */
+export * from './letterbox.ts';
+export * from './resample.ts';
+export * from './decode.ts';
+export * from './nms.ts';
+export * from './detect.ts';
+export * from './draw.ts';
+export * from './predict-images.ts';
+export * from './video.ts';
