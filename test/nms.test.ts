@@ -1,3 +1,4 @@
+import './_backend.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { greedyNms, nmsDecoded, type Detection } from '../src/predict/nms.ts';

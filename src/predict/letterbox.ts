@@ -135,6 +135,7 @@ export async function letterboxImage(input: ImageInput, size: InputSize, opts: L
     throw new Error(`letterbox size must be positive integers, got ${JSON.stringify(size)}`);
   }
   if (mode !== 'letterbox' && mode !== 'resize') throw new Error(`unknown resize mode "${mode as string}" (letterbox or resize)`);
+  if (resampler !== 'pillow' && resampler !== 'sharp') throw new Error(`unknown resampler "${resampler as string}" (pillow or sharp)`);
   // Pillow path: decode once and take the size from the pixels; sharp path: read the header first.
   const rgb = resampler === 'pillow' ? await readRgb(input) : null;
   const { width: origW, height: origH, hasAlpha } = rgb ? { ...rgb, hasAlpha: false } : await imageSize(input);

@@ -1,0 +1,120 @@
+import './_backend.ts';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { generateShapesDataset } from '../src/data/shapes.ts';
+import { loadDatasetConfig, openDataset } from '../src/data/dataset-config.ts';
+import { buildYolov4 } from '../src/model/yolov4.ts';
+import { resolveConfig } from '../src/model/config.ts';
+import { resolveTrainSettings } from '../src/train/settings.ts';
+import { trainModel, trainStep, type TrainingState } from '../src/train/trainer.ts';
+import { Optimizer, DEFAULT_OPTIMIZER } from '../src/train/optimizer.ts';
+import { learningRateAt } from '../src/train/schedule.ts';
+import { loadCheckpoint, loadOptimizerState, readCheckpointMeta } from '../src/io/checkpoint.ts';
+import { createLoader } from '../src/data/loader.ts';
+
+const work = mkdtempSync(path.join(tmpdir(), 'yolo4-train-'));
+const config = resolveConfig({ widthMultiplier: 1 / 16, depthMultiplier: 0.2, numClasses: 3, inputSize: 64, classNames: ['circle', 'square', 'triangle'] });
+const settings = resolveTrainSettings({
+  epochs: 2, batchSize: 2, inputSize: 64, freezeEpochs: 0, warmupEpochs: 1, flatEpochs: 0, valEvery: 1, valLimit: 2,
+  maxBatchesPerEpoch: 3, augment: true, seed: 3, scaleLrByBatch: false, lr0: 0.01, lrMin: 0.001,
+});
+let data: Awaited<ReturnType<typeof openDataset>>;
+let val: Awaited<ReturnType<typeof openDataset>>;
+
+test.before(async () => {
+  const r = await generateShapesDataset({ outDir: path.join(work, 'shapes'), train: 8, val: 2, size: 64, seed: 5, format: 'png' });
+  const cfg = await loadDatasetConfig(r.configPath!);
+  data = await openDataset(cfg, 'train');
+  val = await openDataset(cfg, 'val');
+});
+test.after(() => rmSync(work, { recursive: true, force: true }));
+
+const weightsOf = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+
+test('lr schedule: linear warm-up, cosine to the minimum, then flat (hand-computed points)', () => {
+  const s = { kind: 'cosine' as const, lr0: 0.1, lrMin: 0.01, totalSteps: 110, warmupSteps: 10, warmupStartFactor: 0.1, flatSteps: 0, milestones: [], gamma: 0.1 };
+  assert.ok(Math.abs(learningRateAt(s, 0) - 0.01) < 1e-12); // 0.1 * 0.1
+  assert.ok(Math.abs(learningRateAt(s, 5) - 0.055) < 1e-12); // 0.1 * (0.1 + 0.9 * 0.5)
+  assert.ok(Math.abs(learningRateAt(s, 10) - 0.1) < 1e-12);
+  assert.ok(Math.abs(learningRateAt(s, 60) - 0.055) < 1e-12); // half-way: 0.01 + 0.5 * 0.09 * (1 + cos(pi/2))
+  assert.ok(Math.abs(learningRateAt(s, 110) - 0.01) < 1e-12);
+  const st = { ...s, kind: 'step' as const, warmupSteps: 0, milestones: [50, 80] };
+  assert.ok(Math.abs(learningRateAt(st, 79) - 0.01) < 1e-12);
+  assert.ok(Math.abs(learningRateAt(st, 80) - 0.001) < 1e-12);
+});
+
+test('SGD with Nesterov momentum and weight decay matches hand-computed updates', () => {
+  const v = tf.variable(tf.tensor1d([1, -2]));
+  const opt = new Optimizer({ ...DEFAULT_OPTIMIZER, momentum: 0.9, weightDecay: 0.1 }, () => true);
+  // step 1: g' = g + 0.1 w = [0.5+0.1, 0.5-0.2] = [0.6, 0.3]; buf = g'; d = g' + 0.9 buf = [1.14, 0.57]; w -= 0.1 d
+  opt.apply([{ name: 'w', variable: v, grad: tf.tensor1d([0.5, 0.5]) }], 0.1);
+  const w1 = Array.from(v.dataSync());
+  assert.ok(Math.abs(w1[0] - (1 - 0.114)) < 1e-6 && Math.abs(w1[1] - (-2 - 0.057)) < 1e-6, String(w1));
+  opt.dispose();
+  v.dispose();
+});
+
+test('a training step keeps memory flat and the loss falls when overfitting one batch', async () => {
+  const model = buildYolov4(config);
+  const loader = createLoader(data, { batchSize: 2, inputSize: 64, augment: false, shuffle: false });
+  const it = loader.epoch(0);
+  const batch = (await it.next()).value!;
+  await it.return(undefined);
+  const vars = model.trainableWeights.map((w) => ({ name: w.originalName, variable: w.read() as tf.Variable }));
+  const opt = new Optimizer({ ...DEFAULT_OPTIMIZER, kind: 'adam', beta1: 0.9 }, (n) => n.endsWith('/kernel'));
+  const lossOpts = { anchors: config.anchors, anchorMask: config.anchorMask, numClasses: 3, inputSize: [64, 64] as [number, number] };
+  const first = trainStep(model, vars, opt, batch.images, batch.targets, lossOpts, 1e-3, 0, 64).total;
+  const before = tf.memory().numTensors;
+  let last = first;
+  for (let i = 0; i < 12; i++) last = trainStep(model, vars, opt, batch.images, batch.targets, lossOpts, 1e-3, 10, 64).total;
+  assert.is(tf.memory().numTensors, before, 'tensors leaked by training steps');
+  assert.ok(last < 0.8 * first, `loss ${first} -> ${last}`);
+  batch.images.dispose();
+  opt.dispose();
+  model.dispose();
+});
+
+test('trainModel writes results, checkpoints and plot; an interrupted run resumes to the same weights', async () => {
+  // Straight through.
+  const a = buildYolov4(config);
+  const init = a.getWeights().map((w) => w.clone());
+  const runA = path.join(work, 'runA');
+  const ra = await trainModel({ model: a, config, trainSet: data, valSet: val, runDir: runA, settings, hooks: { log: () => {} } });
+  assert.is(ra.records.length, 2);
+  assert.ok(!ra.interrupted);
+  const csv = readFileSync(path.join(runA, 'results.csv'), 'utf8').trim().split('\n');
+  assert.is(csv[0], 'epoch,loss,box,obj,cls,lr,val_loss,AP,AP50,seconds');
+  assert.is(csv.length, 3);
+  for (const f of ['last/meta.json', 'best/meta.json', 'last/optimizer.json', 'results.png', 'args.json']) assert.ok(existsSync(path.join(runA, f)), f);
+  const meta = await readCheckpointMeta(path.join(runA, 'last'));
+  assert.is((meta.training as unknown as TrainingState).step, 6);
+
+  // Same start, stopped after 4 batches (mid-epoch 1), then resumed from the checkpoint.
+  const b = buildYolov4(config);
+  b.setWeights(init);
+  const runB = path.join(work, 'runB');
+  let batches = 0;
+  const rb = await trainModel({ model: b, config, trainSet: data, valSet: val, runDir: runB, settings, hooks: { log: () => {}, shouldStop: () => ++batches === 4 } });
+  assert.ok(rb.interrupted);
+  b.dispose();
+  const last = path.join(runB, 'last');
+  const { model: c, meta: cm } = await loadCheckpoint(last);
+  const state = cm.training as unknown as TrainingState;
+  assert.equal([state.epoch, state.batchInEpoch, state.step], [1, 1, 4]);
+  const rc = await trainModel({ model: c, config, trainSet: data, valSet: val, runDir: runB, settings, resume: { state, optimizer: await loadOptimizerState(last) }, hooks: { log: () => {} } });
+  assert.ok(!rc.interrupted);
+  const wa = weightsOf(a);
+  const wc = weightsOf(c);
+  let maxDiff = 0;
+  wa.forEach((w, i) => w.forEach((v, j) => { maxDiff = Math.max(maxDiff, Math.abs(v - wc[i][j])); }));
+  assert.ok(maxDiff < 1e-6, `resumed weights differ by ${maxDiff}`);
+  tf.dispose(init);
+  a.dispose();
+  c.dispose();
+});
+
+test.run();
