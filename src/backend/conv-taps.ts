@@ -145,8 +145,11 @@ export class TapReader {
 export function asTensor<R extends tf.Rank>(info: tf.TensorInfo | undefined, name: string): tf.Tensor<R> {
   if (info === undefined) throw new Error(`kernel input '${name}' is missing`);
   if (info instanceof tf.Tensor) return info as tf.Tensor<R>;
-  // Tracked in the caller's tidy, which releases this extra reference to the data.
-  return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor<R>;
+  // The wrapper does not own the data: take a reference, which disposing the wrapper (in the
+  // caller's tidy) gives back, so the caller's data outlives the kernel.
+  const t = tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor<R>;
+  tf.engine().backend.incRef(info.dataId);
+  return t;
 }
 
 /** NCHW -> NHWC, the only layout the tap helpers handle. */

@@ -16,10 +16,3 @@ export function withBackend<T>(y: Argv<T>) {
 export async function useBackend(choice: string): Promise<void> {
   await selectBackend(choice as BackendChoice);
 }
-
-export class NotImplementedYet extends Error {
-  constructor(verb: string, issue: string) {
-    super(`"yolo4 ${verb}" is not implemented yet (${issue}).`);
-    this.name = 'NotImplementedYet';
-  }
-}

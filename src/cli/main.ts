@@ -7,19 +7,20 @@ import importCmd from './import.ts';
 import prune from './prune.ts';
 import train from './train.ts';
 import finetune from './finetune.ts';
-import { pendingCommands } from './not-yet.ts';
-
-const implemented = [info, importCmd, prune, train, finetune];
+import evalCmd from './eval.ts';
+import predict from './predict.ts';
 
 const cli = withBackend(yargs(hideBin(process.argv)))
   .scriptName('yolo4')
+  .wrap(Math.min(110, process.stdout.columns || 110))
   .usage('$0 <verb> [options]\n\nYOLOv4 in TensorFlow.js: import, prune, fine-tune, evaluate and run it.')
   .command(info)
   .command(importCmd)
   .command(prune)
   .command(train)
-  .command(finetune);
-for (const c of pendingCommands(new Set(implemented.map((m) => String(m.command).split(' ')[0])))) cli.command(c);
+  .command(finetune)
+  .command(evalCmd)
+  .command(predict);
 
 try {
   await cli

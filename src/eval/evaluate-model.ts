@@ -21,6 +21,8 @@ export interface EvaluateModelOptions {
   iou?: number;
   batchSize?: number;
   maxDetections?: number;
+  /** Let a box count for every class above the threshold (darknet style); default: its best class only (reference). */
+  multiLabel?: boolean;
   resizeMode?: ResizeMode;
   /** The dataset's own COCO annotation JSON; without it the ground truth is built from the dataset. */
   groundTruth?: CocoGroundTruth;
@@ -89,7 +91,7 @@ export async function evaluateModelOnDataset(
   const batchSize = opts.batchSize ?? 4;
   const count = Math.min(opts.limit ?? Infinity, dataset.items.length);
   const decodeOpts = decodeOptionsFromConfig(config, inputSize);
-  const nmsOpts = { confThreshold: opts.conf ?? 0.001, iouThreshold: opts.iou ?? 0.65, maxDetections: opts.maxDetections ?? 100 };
+  const nmsOpts = { confThreshold: opts.conf ?? 0.001, iouThreshold: opts.iou ?? 0.65, maxDetections: opts.maxDetections ?? 100, multiLabel: opts.multiLabel ?? false };
   const detections: CocoDetection[] = [];
   const categoryOf = (k: number) => categoryIdOf(dataset, k);
   // Decode the next batch while the current one runs through the model.

@@ -1,0 +1,101 @@
+import * as path from 'node:path';
+import type { Argv, ArgumentsCamelCase, CommandModule } from 'yargs';
+import cliProgress from 'cli-progress';
+import { loadWeights, readClassNames } from '../io/load-weights.ts';
+import { predictImages } from '../predict/predict-images.ts';
+import { predictVideo } from '../predict/video.ts';
+import { useBackend } from './common.ts';
+
+interface PredictArgs {
+  weights: string; source?: string[]; video?: string; out: string; conf: number; iou: number; classesFile?: string; saveJson: boolean;
+  imgSize?: number; resize: boolean; batch: number; agnostic: boolean; maxDet: number; maxFrames?: number; skipBad: boolean; backend: string;
+}
+
+const command = 'predict';
+const describe = 'Detect objects in images (files, folders, globs) or a video, and draw them';
+
+function builder(y: Argv) {
+  return y
+    .option('weights', { type: 'string', demandOption: true, describe: 'checkpoint directory or .pth' })
+    .option('source', { type: 'string', array: true, describe: 'images: files, folders or globs (repeatable); "0" or /dev/videoN reads a camera where ffmpeg supports it (Linux v4l2)' })
+    .option('video', { type: 'string', describe: 'a video file to process (ffmpeg: the packaged @ffmpeg-installer binary or the system one)' })
+    .option('out', { type: 'string', demandOption: true, describe: 'output folder for images, or output video file (.mp4) with --video' })
+    .option('conf', { type: 'number', default: 0.25, describe: 'score threshold (objectness x class)' })
+    .option('iou', { type: 'number', default: 0.45, describe: 'NMS IoU threshold' })
+    .option('max-det', { type: 'number', default: 300, describe: 'detections kept per image' })
+    .option('agnostic', { type: 'boolean', default: false, describe: 'class-agnostic NMS' })
+    .option('classes-file', { type: 'string', describe: 'class names, one per line (default: the checkpoint\'s)' })
+    .option('save-json', { type: 'boolean', default: true, describe: 'write predictions.json (--no-save-json to skip)' })
+    .option('img-size', { type: 'number', describe: 'input size, a multiple of 32 (default: the model\'s)' })
+    .option('resize', { type: 'boolean', default: false, describe: 'plain resize instead of letterbox (as darknet/OpenCV do)' })
+    .option('batch', { type: 'number', default: 1, describe: 'images or frames per forward pass' })
+    .option('max-frames', { type: 'number', describe: 'video: stop after n frames' })
+    .option('skip-bad', { type: 'boolean', default: false, describe: 'skip unreadable images with a warning' })
+    .check((a) => {
+      if (!a.source && !a.video) throw new Error('give --source <images> or --video <file>');
+      if (a.source && a.video) throw new Error('give --source or --video, not both');
+      return true;
+    })
+    .example('$0 predict --weights ckpt --source datasets/tinycoco/images/val2017 --out runs/predict', 'annotated images + predictions.json')
+    .example('$0 predict --weights ckpt --video clip.mp4 --out runs/clip.mp4', 'same fps and size as the input');
+}
+
+/** "0" means the first camera, as in OpenCV-based tools. */
+function cameraPath(source: string): string | undefined {
+  if (/^\d+$/.test(source)) return `/dev/video${source}`;
+  if (source.startsWith('/dev/video')) return source;
+  return undefined;
+}
+
+async function handler(argv: ArgumentsCamelCase<PredictArgs>): Promise<void> {
+  await useBackend(argv.backend);
+  const { model, config } = await loadWeights(argv.weights);
+  const classNames = argv.classesFile ? await readClassNames(argv.classesFile) : config.classNames;
+  if (classNames.length !== config.numClasses) throw new Error(`${argv.classesFile} has ${classNames.length} names, the model ${config.numClasses} classes`);
+  const common = {
+    conf: argv.conf, iou: argv.iou, maxDetections: argv.maxDet, classAgnostic: argv.agnostic, classNames,
+    inputSize: argv.imgSize, mode: argv.resize ? 'resize' as const : 'letterbox' as const, batch: argv.batch,
+  };
+  const camera = argv.source?.length === 1 ? cameraPath(argv.source[0]) : undefined;
+  const video = argv.video ?? camera;
+  try {
+    if (video) {
+      const bar = new cliProgress.SingleBar({ format: 'video |{bar}| {value}/{total} frames {fps} frames/s ETA {eta_formatted}', hideCursor: true }, cliProgress.Presets.shades_classic);
+      let started = false;
+      const r = await predictVideo(model, config, video, argv.out, {
+        ...common, maxFrames: argv.maxFrames,
+        onProgress: (p) => {
+          if (!started) {
+            bar.start(p.totalFrames ?? 0, 0, { fps: '-' });
+            started = true;
+          }
+          bar.update(p.frames, { fps: p.fps.toFixed(2) });
+        },
+      });
+      bar.stop();
+      console.log(`${r.frames} frames (${r.width}x${r.height} at ${r.fps} fps) in ${r.seconds.toFixed(1)} s -> ${argv.out}`);
+      return;
+    }
+    const bar = new cliProgress.SingleBar({ format: 'predict |{bar}| {value}/{total} images {ips} img/s', hideCursor: true }, cliProgress.Presets.shades_classic);
+    let started = false;
+    const results = await predictImages(model, config, argv.source!, argv.out, {
+      ...common, saveJson: argv.saveJson, onBadImage: argv.skipBad ? 'skip' : 'throw',
+      onError: (file, e) => console.error(`skipping ${file}: ${e.message}`),
+      onProgress: (p) => {
+        if (!started) {
+          bar.start(p.total, 0, { ips: '-' });
+          started = true;
+        }
+        bar.update(p.done, { ips: p.imagesPerSecond.toFixed(2) });
+      },
+    });
+    bar.stop();
+    const n = results.reduce((a, r) => a + r.detections.length, 0);
+    console.log(`${results.length} images, ${n} detections -> ${path.resolve(argv.out)}`);
+  } finally {
+    model.dispose();
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export default { command, describe, builder, handler } as CommandModule<any, any>;
