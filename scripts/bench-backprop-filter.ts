@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   for (const [xShape, k, s, outC] of SHAPES) {
     const filterShape: [number, number, number, number] = [k, k, xShape[3], outC];
     const g = convGeometry(xShape, filterShape, s, 1, 'same', undefined, false);
-    const dyShape = [xShape[0], g.outHeight, g.outWidth, outC];
+    const dyShape: [number, number, number, number] = [xShape[0], g.outHeight, g.outWidth, outC];
     const mmac = (g.batch * g.outHeight * g.outWidth * k * k * xShape[3] * outC) / 1e6;
     const x = tf.randomNormal(xShape) as tf.Tensor4D;
     const dy = tf.randomNormal(dyShape) as tf.Tensor4D;

@@ -187,6 +187,29 @@ test('no tensor leaks: grad calls through every kernel leave numTensors unchange
   }
 });
 
+test('a kernel given bare TensorInfos (as a backend would pass) leaves the caller its data', async () => {
+  try {
+    await use('wasm');
+    const backend = tf.backend();
+    const info = (values: Float32Array, shape: number[]): tf.TensorInfo =>
+      ({ dataId: backend.write(values, shape, 'float32'), shape, dtype: 'float32' });
+    const x = info(new Float32Array(2 * 5 * 5 * 3).map((_, i) => Math.sin(i)), [2, 5, 5, 3]);
+    const dy = info(new Float32Array(2 * 5 * 5 * 4).map((_, i) => Math.cos(i)), [2, 5, 5, 4]);
+    const kernel = tf.getKernel('Conv2DBackpropFilter', 'wasm')!;
+    const before = tf.memory().numTensors;
+    const out = kernel.kernelFunc({ inputs: { x, dy }, backend, attrs: { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 4] } }) as tf.Tensor;
+    const ref = reference(geo(x.shape, 3, 1, 1, 'same'), backend.readSync(x.dataId) as Float32Array,
+      new Float32Array(3 * 3 * 3 * 4), backend.readSync(dy.dataId) as Float32Array, 4);
+    assert.ok(relErr(out.dataSync(), ref.dW) < 1e-4);
+    assert.is(tf.memory().numTensors, before + 1, 'only the output is new');
+    out.dispose();
+    backend.disposeData(x.dataId);
+    backend.disposeData(dy.dataId);
+  } finally {
+    await tf.setBackend(startBackend);
+  }
+});
+
 test('a small layers model trains on wasm with the same gradients as on cpu', async () => {
   const input = tf.input({ shape: [12, 12, 3] });
   let y = tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: tf.initializers.glorotNormal({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;

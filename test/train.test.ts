@@ -70,9 +70,9 @@ test('a training step keeps memory flat and the loss falls when overfitting one 
   const first = trainStep(model, vars, opt, batch.images, batch.targets, lossOpts, 1e-3, 0, 64).total;
   const before = tf.memory().numTensors;
   let last = first;
-  for (let i = 0; i < 12; i++) last = trainStep(model, vars, opt, batch.images, batch.targets, lossOpts, 1e-3, 10, 64).total;
+  for (let i = 0; i < 20; i++) last = trainStep(model, vars, opt, batch.images, batch.targets, lossOpts, 5e-3, 10, 64).total;
   assert.is(tf.memory().numTensors, before, 'tensors leaked by training steps');
-  assert.ok(last < 0.8 * first, `loss ${first} -> ${last}`);
+  assert.ok(last < 0.7 * first, `loss ${first} -> ${last}`);
   batch.images.dispose();
   opt.dispose();
   model.dispose();
