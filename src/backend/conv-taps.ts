@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 /**
  * Shared geometry for the custom backprop kernels: a convolution's weight gradient is a sum, over
  * kernel taps (i, j), of the input pixels that tap saw times dy. These helpers find those pixels
- * with ops every backend has (pad + strided slice), so kernels built on them run on wasm too.
+ * with ops every backend has (pad, reshape, slice), so kernels built on them run on wasm too.
  */
 
 export type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;

@@ -71,7 +71,7 @@ async function handler(argv: ArgumentsCamelCase<EvalArgs>): Promise<void> {
     const t0 = performance.now();
     const ev = await evaluateModelOnDataset(model, config, dataset, {
       inputSize: argv.imgSize, conf: argv.conf, iou: argv.iou, batchSize: argv.batch, maxDetections: argv.maxDet,
-      multiLabel: argv.multiLabel, groundTruth, limit: argv.limit, resizeMode: argv.resize ? 'resize' : 'letterbox',
+      multiLabel: argv.multiLabel, groundTruth, limit: argv.limit, resizeMode: argv.resize ? 'resize' : undefined,
       onProgress: (done) => bar.update(done, { speed: (done / ((performance.now() - t0) / 1000)).toFixed(2) }),
     });
     bar.stop();

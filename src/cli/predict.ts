@@ -27,7 +27,7 @@ function builder(y: Argv) {
     .option('classes-file', { type: 'string', describe: 'class names, one per line (default: the checkpoint\'s)' })
     .option('save-json', { type: 'boolean', default: true, describe: 'write predictions.json (--no-save-json to skip)' })
     .option('img-size', { type: 'number', describe: 'input size, a multiple of 32 (default: the model\'s)' })
-    .option('resize', { type: 'boolean', default: false, describe: 'plain resize instead of letterbox (as darknet/OpenCV do)' })
+    .option('resize', { type: 'boolean', default: false, describe: 'plain resize instead of letterbox, as darknet/OpenCV do (default: the checkpoint\'s setting, letterbox for YOLOv4)' })
     .option('batch', { type: 'number', default: 1, describe: 'images or frames per forward pass' })
     .option('max-frames', { type: 'number', describe: 'video: stop after n frames' })
     .option('skip-bad', { type: 'boolean', default: false, describe: 'skip unreadable images with a warning' })
@@ -54,7 +54,8 @@ async function handler(argv: ArgumentsCamelCase<PredictArgs>): Promise<void> {
   if (classNames.length !== config.numClasses) throw new Error(`${argv.classesFile} has ${classNames.length} names, the model ${config.numClasses} classes`);
   const common = {
     conf: argv.conf, iou: argv.iou, maxDetections: argv.maxDet, classAgnostic: argv.agnostic, classNames,
-    inputSize: argv.imgSize, mode: argv.resize ? 'resize' as const : 'letterbox' as const, batch: argv.batch,
+    inputSize: argv.imgSize, mode: argv.resize ? 'resize' as const : config.resizeMode ?? 'letterbox', batch: argv.batch,
+    scaleXY: config.scaleXY,
   };
   const camera = argv.source?.length === 1 ? cameraPath(argv.source[0]) : undefined;
   const video = argv.video ?? camera;

@@ -90,13 +90,13 @@ export async function evaluateModelOnDataset(
   const inputSize = opts.inputSize ?? config.inputSize;
   const batchSize = opts.batchSize ?? 4;
   const count = Math.min(opts.limit ?? Infinity, dataset.items.length);
-  const decodeOpts = decodeOptionsFromConfig(config, inputSize);
+  const decodeOpts = decodeOptionsFromConfig(config, inputSize, config.scaleXY);
   const nmsOpts = { confThreshold: opts.conf ?? 0.001, iouThreshold: opts.iou ?? 0.65, maxDetections: opts.maxDetections ?? 100, multiLabel: opts.multiLabel ?? false };
   const detections: CocoDetection[] = [];
   const categoryOf = (k: number) => categoryIdOf(dataset, k);
   // Decode the next batch while the current one runs through the model.
   const load = (start: number) => Promise.all(
-    dataset.items.slice(start, Math.min(start + batchSize, count)).map((it) => letterboxImage(it.file, inputSize, { mode: opts.resizeMode ?? 'letterbox' })),
+    dataset.items.slice(start, Math.min(start + batchSize, count)).map((it) => letterboxImage(it.file, inputSize, { mode: opts.resizeMode ?? config.resizeMode ?? 'letterbox' })),
   );
   let pending = count > 0 ? load(0) : undefined;
   for (let start = 0; start < count; start += batchSize) {

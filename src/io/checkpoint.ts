@@ -89,6 +89,7 @@ export async function saveCheckpoint(dir: string, model: tf.LayersModel, config:
 
 /** The head output convs are not in config.widths (their width follows from classes and anchors). */
 function pickConfigWidths(config: Yolov4Config, modelWidths: Record<string, number>): Record<string, number> {
+  if (config.architecture === 'darknet') return {};
   const out: Record<string, number> = {};
   for (const name of Object.keys(config.widths)) out[name] = modelWidths[name] ?? config.widths[name];
   return out;

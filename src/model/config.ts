@@ -28,6 +28,15 @@ export interface Yolov4ConfigInput {
   blocks?: number[];
   /** Output channels of individual convs by layer name (e.g. "conv2.0.conv"); overrides the multiplier. */
   widths?: Record<string, number>;
+  /**
+   * 'yolov4' (default): the network is built from this config. 'darknet': the network came from a
+   * darknet .cfg; its structure lives in the checkpoint's model.json and blocks/widths are not used.
+   */
+  architecture?: 'yolov4' | 'darknet';
+  /** darknet's scale_x_y per head (default 1). */
+  scaleXY?: number[];
+  /** How images are fitted to the input: 'letterbox' (default) or a plain 'resize' (darknet/OpenCV). */
+  resizeMode?: 'letterbox' | 'resize';
 }
 
 /** A config with nothing left to derive. */
@@ -41,6 +50,9 @@ export interface Yolov4Config {
   blocks: number[];
   /** Output channels of every conv except the three head output convs (whose width is 3*(5+classes)). */
   widths: Record<string, number>;
+  architecture?: 'yolov4' | 'darknet';
+  scaleXY?: number[];
+  resizeMode?: 'letterbox' | 'resize';
 }
 
 export const STANDARD_ANCHORS: Anchor[] = [
@@ -58,7 +70,7 @@ export class ConfigError extends Error {
 
 const KNOWN_KEYS = new Set([
   'name', 'numClasses', 'classNames', 'inputSize', 'anchors', 'anchorMask',
-  'widthMultiplier', 'depthMultiplier', 'blocks', 'widths',
+  'widthMultiplier', 'depthMultiplier', 'blocks', 'widths', 'architecture', 'scaleXY', 'resizeMode',
 ]);
 
 function isPositiveInt(v: unknown): v is number {
@@ -92,9 +104,30 @@ export function resolveConfig(input: Yolov4ConfigInput = {}, source = 'config'):
   if (!Array.isArray(anchors) || anchors.some((a) => !Array.isArray(a) || a.length !== 2 || !a.every((v) => typeof v === 'number' && v > 0))) {
     throw new ConfigError(`${source}: anchors must be a list of [w, h] pairs of positive numbers`);
   }
+  const architecture = input.architecture ?? 'yolov4';
+  if (architecture !== 'yolov4' && architecture !== 'darknet') throw new ConfigError(`${source}: architecture must be "yolov4" or "darknet"`);
   const anchorMask = input.anchorMask ?? STANDARD_ANCHOR_MASK;
-  if (!Array.isArray(anchorMask) || anchorMask.length !== 3) {
-    throw new ConfigError(`${source}: anchorMask must list the anchors of the 3 heads, e.g. [[6,7,8],[3,4,5],[0,1,2]]`);
+  if (!Array.isArray(anchorMask) || anchorMask.length === 0 || (architecture === 'yolov4' && anchorMask.length !== 3)) {
+    throw new ConfigError(`${source}: anchorMask must list the anchors of each head (YOLOv4 has 3), e.g. [[6,7,8],[3,4,5],[0,1,2]]`);
+  }
+  if (input.scaleXY !== undefined && (!Array.isArray(input.scaleXY) || input.scaleXY.length !== anchorMask.length || !input.scaleXY.every((v) => typeof v === 'number' && v > 0))) {
+    throw new ConfigError(`${source}: scaleXY must give one positive number per head`);
+  }
+  if (input.resizeMode !== undefined && input.resizeMode !== 'letterbox' && input.resizeMode !== 'resize') {
+    throw new ConfigError(`${source}: resizeMode must be "letterbox" or "resize"`);
+  }
+  const extras = {
+    ...(input.architecture ? { architecture } : {}),
+    ...(input.scaleXY ? { scaleXY: [...input.scaleXY] } : {}),
+    ...(input.resizeMode ? { resizeMode: input.resizeMode } : {}),
+  };
+  if (architecture === 'darknet') {
+    // The structure is in the checkpoint's model.json; only what decoding needs is kept here.
+    return {
+      name: input.name ?? 'darknet', numClasses, classNames: classNames ?? defaultClassNames(numClasses), inputSize,
+      anchors: anchors.map((a) => [a[0], a[1]] as Anchor), anchorMask: anchorMask.map((m) => [...m]),
+      blocks: [], widths: { ...(input.widths ?? {}) }, ...extras,
+    };
   }
   const perHead = anchorMask[0].length;
   for (const m of anchorMask) {
@@ -138,6 +171,7 @@ export function resolveConfig(input: Yolov4ConfigInput = {}, source = 'config'):
     anchorMask: anchorMask.map((m) => [...m]),
     blocks: [...blocks],
     widths,
+    ...extras,
   };
 }
 
