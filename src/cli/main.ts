@@ -9,6 +9,7 @@ import train from './train.ts';
 import finetune from './finetune.ts';
 import evalCmd from './eval.ts';
 import predict from './predict.ts';
+import demo from './demo.ts';
 
 /** Errors from the work itself: one clear line and exit 1 (usage errors exit 2 in .fail below). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -32,6 +33,7 @@ const cli = withBackend(yargs(hideBin(process.argv)))
   .scriptName('yolo4')
   .wrap(Math.min(110, process.stdout.columns || 110))
   .usage('$0 <verb> [options]\n\nYOLOv4 in TensorFlow.js: import, prune, fine-tune, evaluate and run it.')
+  .command(reportingErrors(demo))
   .command(reportingErrors(info))
   .command(reportingErrors(importCmd))
   .command(reportingErrors(prune))

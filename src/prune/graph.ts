@@ -6,8 +6,9 @@
  * Each channel a producer (Conv*, Dense), a model input or a barrier creates is an "atom". Tensors are
  * arrays of atoms along the channel axis: pass-through layers copy the array, Concatenate joins arrays
  * (so offsets fall out by themselves), a depthwise conv repeats each input atom `depthMultiplier` times,
- * Flatten repeats the array once per spatial position. Merges (Add, Multiply, ...) and layers called
- * more than once tie atoms position by position (union-find): tied atoms form a class, removed together.
+ * Flatten repeats the array once per spatial position, a channel split (darknet's [route] groups) takes
+ * one of its G equal groups. Merges (Add, Multiply, ...), layers called more than once and channel
+ * splits (channel j of every group) tie atoms (union-find): tied atoms form a class, removed together.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { dimParams, isElementwiseActivation, layerKind, weightInfos } from './layers.ts';
@@ -234,6 +235,23 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
             for (const a of ins.slice(1)) unionArrays(ins[0], a, `layer '${name}' (Concatenate on axis ${axis})`);
             setOut(ins[0], 0, inSegs[0]);
           }
+          break;
+        }
+        case 'split': {
+          // One of G equal channel groups (darknet [route] groups/group_id). Pruning cannot change G or
+          // the group taken, so the groups must keep equal widths: channel j of every group is tied to
+          // channel j of the others (like a residual add) and removed together with them.
+          const groups = Number(config.groups ?? 1);
+          const groupId = Number(config.groupId ?? 0);
+          const a = ins[0];
+          if (!(Number.isInteger(groups) && groups >= 1 && Number.isInteger(groupId) && groupId >= 0 && groupId < groups) || a.length % groups !== 0) {
+            throw new Error(`layer '${name}' (${className}): cannot take group ${groupId} of ${groups} from ${a.length} channels`);
+          }
+          const part = a.length / groups;
+          for (let g = 1; g < groups; g++) for (let j = 0; j < part; j++) union(a[j], a[g * part + j]);
+          const lo = groupId * part;
+          const segs = inSegs[0].filter((x) => x > lo && x < lo + part).map((x) => x - lo);
+          setOut(a.slice(lo, lo + part), 0, [0, ...segs]);
           break;
         }
         case 'flatten': {

@@ -18,7 +18,16 @@ const PASS_THROUGH = new Set([
   'GlobalAveragePooling1D', 'GlobalAveragePooling2D', 'GlobalMaxPooling1D', 'GlobalMaxPooling2D',
   'ZeroPadding2D', 'Cropping2D', 'UpSampling2D', 'RepeatVector', 'Rescaling', 'Resizing', 'CenterCrop',
   'RandomWidth', 'Identity',
+  'DarknetYolo', // identity at a darknet detection output (src/model/darknet-layers.ts)
 ]);
+
+/**
+ * Layers that output one of G equal groups of their input channels (darknet's [route] groups/group_id,
+ * src/model/darknet-layers.ts), configured by `groups` and `groupId`. The graph ties channel j of every
+ * group together, so pruning the source removes the same positions from each group and the groups stay
+ * equal: the split layer itself never changes.
+ */
+const SPLITS = new Set(['ChannelSplit']);
 
 const MERGES = new Set(['Add', 'Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum']);
 
@@ -67,6 +76,7 @@ export function layerKind(className: string, config: Record<string, unknown>, ex
   }
   if (MERGES.has(className)) return { kind: 'merge' };
   if (className === 'Concatenate') return { kind: 'concat' };
+  if (SPLITS.has(className)) return { kind: 'split' };
   if (className === 'Flatten') return { kind: 'flatten' };
   if (className === 'Softmax') return { kind: 'barrier', reason: 'softmax mixes channels' };
   if (className === 'LayerNormalization') return { kind: 'barrier', reason: 'normalizes across channels' };

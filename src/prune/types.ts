@@ -38,6 +38,7 @@ export type LayerKind =
   | 'passthrough' // channel i in = channel i out (activations, pooling, padding, upsampling, dropout...)
   | 'merge' // Add/Multiply/...: all inputs and the output share channel indices
   | 'concat' // Concatenate
+  | 'split' // ChannelSplit (darknet [route] groups/group_id): one of G equal channel groups; the groups are tied
   | 'flatten' // Flatten: channel c appears once per spatial position
   | 'barrier'; // the pruner cannot see through it: its input and output channels stay as they are
 

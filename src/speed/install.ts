@@ -1,0 +1,39 @@
+/**
+ * Opt-in speedups that change no numbers beyond float rounding, installed process-wide:
+ * - the cheaper FusedBatchNorm gradient (bn-grad.ts): no full-size Tile, ~5 instead of ~15 passes;
+ * - Mish through one Sigmoid instead of Softplus + Tanh (mish-fast.ts), with a closed-form gradient.
+ *
+ * `installSpeedups()` makes every `Mish` layer (src/model/mish.ts) call mishFast. The cleaner
+ * permanent form is to make `mish()` in src/model/mish.ts return mishFast(x); this patch exists so
+ * that benchmarks and callers can opt in without touching the model code.
+ */
+import { Mish } from '../model/mish.ts';
+import { registerFastBatchNormGrad, restoreBatchNormGrad } from './bn-grad.ts';
+import { mishFast } from './mish-fast.ts';
+import type * as tf from '@tensorflow/tfjs';
+
+export interface SpeedupOptions {
+  /** Cheaper FusedBatchNorm gradient (training). Default true. */
+  bnGrad?: boolean;
+  /** Sigmoid-based Mish (inference and training). Default true. */
+  mish?: boolean;
+}
+
+const originalCall = Mish.prototype.call;
+
+export function installSpeedups(opts: SpeedupOptions = {}): void {
+  if (opts.bnGrad ?? true) registerFastBatchNormGrad();
+  else restoreBatchNormGrad();
+  if (opts.mish ?? true) {
+    Mish.prototype.call = function call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+      return mishFast(Array.isArray(inputs) ? inputs[0] : inputs);
+    };
+  } else {
+    Mish.prototype.call = originalCall;
+  }
+}
+
+/** Undoes installSpeedups. */
+export function uninstallSpeedups(): void {
+  installSpeedups({ bnGrad: false, mish: false });
+}
