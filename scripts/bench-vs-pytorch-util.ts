@@ -1,6 +1,5 @@
 /** Shared helpers for the speed benchmarks (scripts/bench-vs-pytorch*.ts, bench-pruned-speed.ts). */
 import * as fs from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendChoice } from '../src/backend/select.ts';
 import { enableWasmThreads, wasmThreadsCount } from '../src/speed/wasm-threads.ts';
 
@@ -50,7 +49,3 @@ export function markdownTable(header: string[], rows: string[][]): string {
 }
 
 export const fmtS = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
-
-export function noLeaks<T>(f: () => T): T {
-  return tf.tidy(f);
-}

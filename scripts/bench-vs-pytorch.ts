@@ -18,7 +18,8 @@
  *            side): tfjs as is, tfjs with installSpeedups() (fast BN gradient + fast Mish), PyTorch.
  * PyTorch is never a dependency: without it the torch columns say "n/a".
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import * as readline from 'node:readline';
 import * as os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -83,7 +84,7 @@ const backend = await startBackend('wasm', threads);
 /** The PyTorch server, or null when torch is not importable. */
 class Torch {
   private lines: AsyncIterableIterator<string>;
-  private constructor(private proc: ChildProcessWithoutNullStreams) {
+  private constructor(private proc: ChildProcessByStdio<Writable, Readable, null>) {
     this.lines = readline.createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
   }
   static async start(threads: number): Promise<Torch | null> {

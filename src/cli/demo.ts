@@ -5,30 +5,24 @@ import { formatStages, runDemo } from '../pipeline/demo.ts';
 import type { Strategy } from '../prune/index.ts';
 import { useBackend } from './common.ts';
 
-interface DemoArgs { out: string; epochs: number; finetuneEpochs: number; amount: number; strategy: Strategy; imgSize: number; train: number; val: number; seed: number; backend: string }
+interface DemoArgs { out: string; epochs: number; amount: number; strategy: Strategy; backend: string }
 
 const command = 'demo';
-const describe = 'Run the whole pipeline on generated data: train, eval, prune, fine-tune, eval, predict';
+const describe = 'The main job on shipped data: import Yolo-Fastest (COCO), eval, prune, eval, fine-tune, eval, predict';
 
 function builder(y: Argv) {
   return y
-    .option('out', { type: 'string', default: 'runs/demo', describe: 'where data, checkpoints and drawn predictions go' })
-    .option('epochs', { type: 'number', default: 30, describe: 'training epochs' })
-    .option('finetune-epochs', { type: 'number', default: 10, describe: 'fine-tuning epochs after pruning' })
+    .option('out', { type: 'string', default: 'runs/demo', describe: 'where checkpoints and drawn predictions go' })
+    .option('epochs', { type: 'number', default: 1, describe: 'fine-tuning epochs after pruning (0: skip)' })
     .option('amount', { type: 'number', default: 0.3, describe: 'fraction of every prunable group removed' })
-    .option('strategy', { choices: ['independent', 'greedy'] as const, default: 'greedy' as Strategy, describe: 'multi-layer pruning strategy' })
-    .option('img-size', { type: 'number', default: 128, describe: 'image and input size' })
-    .option('train', { type: 'number', default: 160, describe: 'generated training images' })
-    .option('val', { type: 'number', default: 32, describe: 'generated validation images' })
-    .option('seed', { type: 'number', default: 1, describe: 'seed of data generation and training' });
+    .option('strategy', { choices: ['independent', 'greedy'] as const, default: 'greedy' as Strategy, describe: 'multi-layer pruning strategy' });
 }
 
 async function handler(argv: ArgumentsCamelCase<DemoArgs>): Promise<void> {
   await useBackend(argv.backend);
   const bar = new cliProgress.SingleBar({ format: '  {epoch} |{bar}| {value}/{total} loss {loss} ETA {eta_formatted}', hideCursor: true }, cliProgress.Presets.shades_classic);
   const stages = await runDemo({
-    outDir: path.resolve(argv.out), epochs: argv.epochs, finetuneEpochs: argv.finetuneEpochs, amount: argv.amount,
-    strategy: argv.strategy, inputSize: argv.imgSize, trainImages: argv.train, valImages: argv.val, seed: argv.seed,
+    outDir: path.resolve(argv.out), finetuneEpochs: argv.epochs, amount: argv.amount, strategy: argv.strategy,
     log: (l) => console.error(l),
     hooks: {
       onEpochStart: (e, n) => bar.start(n, 0, { epoch: `epoch ${e + 1}`, loss: '-' }),

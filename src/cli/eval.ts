@@ -11,7 +11,7 @@ import { useBackend } from './common.ts';
 
 interface EvalArgs {
   coco: boolean; weights?: string; data?: string; split: 'val' | 'train'; gt?: string; dets?: string; imgSize?: number; conf: number; iou: number;
-  batch: number; maxDet: number; multiLabel: boolean; json: boolean; saveDets?: string; limit?: number; perClass: boolean; prPlot?: string;
+  batch: number; maxDet: number; multiLabel?: boolean; json: boolean; saveDets?: string; limit?: number; perClass: boolean; prPlot?: string;
   voc: boolean; resize: boolean; backend: string;
 }
 
@@ -31,7 +31,7 @@ function builder(y: Argv) {
     .option('iou', { type: 'number', default: 0.65, describe: 'NMS IoU threshold' })
     .option('batch', { type: 'number', default: 4, describe: 'images per forward pass' })
     .option('max-det', { type: 'number', default: 100, describe: 'detections kept per image' })
-    .option('multi-label', { type: 'boolean', default: false, describe: 'a box may count for every class above --conf (default: its best class, as the reference)' })
+    .option('multi-label', { type: 'boolean', describe: 'a box may count for every class above --conf (default: yes for darknet models, no for YOLOv4 as the reference)' })
     .option('resize', { type: 'boolean', default: false, describe: 'plain resize instead of letterbox' })
     .option('limit', { type: 'number', describe: 'only the first n images' })
     .option('save-dets', { type: 'string', describe: 'write the detections (COCO results JSON) here' })

@@ -10,6 +10,7 @@ import finetune from './finetune.ts';
 import evalCmd from './eval.ts';
 import predict from './predict.ts';
 import demo from './demo.ts';
+import exportCmd from './export.ts';
 
 /** Errors from the work itself: one clear line and exit 1 (usage errors exit 2 in .fail below). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -40,7 +41,8 @@ const cli = withBackend(yargs(hideBin(process.argv)))
   .command(reportingErrors(train))
   .command(reportingErrors(finetune))
   .command(reportingErrors(evalCmd))
-  .command(reportingErrors(predict));
+  .command(reportingErrors(predict))
+  .command(reportingErrors(exportCmd));
 
 try {
   await cli

@@ -4,11 +4,12 @@ import cliProgress from 'cli-progress';
 import { loadWeights, readClassNames } from '../io/load-weights.ts';
 import { predictImages } from '../predict/predict-images.ts';
 import { predictVideo } from '../predict/video.ts';
+import { inferenceDefaults } from '../predict/defaults.ts';
 import { useBackend } from './common.ts';
 
 interface PredictArgs {
   weights: string; source?: string[]; video?: string; out: string; conf: number; iou: number; classesFile?: string; saveJson: boolean;
-  imgSize?: number; resize: boolean; batch: number; agnostic: boolean; maxDet: number; maxFrames?: number; skipBad: boolean; backend: string;
+  imgSize?: number; resize: boolean; batch: number; agnostic: boolean; multiLabel?: boolean; maxDet: number; maxFrames?: number; skipBad: boolean; backend: string;
 }
 
 const command = 'predict';
@@ -23,6 +24,7 @@ function builder(y: Argv) {
     .option('conf', { type: 'number', default: 0.25, describe: 'score threshold (objectness x class)' })
     .option('iou', { type: 'number', default: 0.45, describe: 'NMS IoU threshold' })
     .option('max-det', { type: 'number', default: 300, describe: 'detections kept per image' })
+    .option('multi-label', { type: 'boolean', describe: 'a box may count for every class above --conf (default: yes for darknet models, as darknet/OpenCV; no for YOLOv4)' })
     .option('agnostic', { type: 'boolean', default: false, describe: 'class-agnostic NMS' })
     .option('classes-file', { type: 'string', describe: 'class names, one per line (default: the checkpoint\'s)' })
     .option('save-json', { type: 'boolean', default: true, describe: 'write predictions.json (--no-save-json to skip)' })
@@ -54,8 +56,10 @@ async function handler(argv: ArgumentsCamelCase<PredictArgs>): Promise<void> {
   if (classNames.length !== config.numClasses) throw new Error(`${argv.classesFile} has ${classNames.length} names, the model ${config.numClasses} classes`);
   const common = {
     conf: argv.conf, iou: argv.iou, maxDetections: argv.maxDet, classAgnostic: argv.agnostic, classNames,
-    inputSize: argv.imgSize, mode: argv.resize ? 'resize' as const : config.resizeMode ?? 'letterbox', batch: argv.batch,
-    scaleXY: config.scaleXY,
+    inputSize: argv.imgSize, batch: argv.batch,
+    ...inferenceDefaults(config),
+    ...(argv.resize ? { mode: 'resize' as const } : {}),
+    ...(argv.multiLabel !== undefined ? { multiLabel: argv.multiLabel } : {}),
   };
   const camera = argv.source?.length === 1 ? cameraPath(argv.source[0]) : undefined;
   const video = argv.video ?? camera;

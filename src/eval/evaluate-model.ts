@@ -9,6 +9,7 @@ import type { Dataset } from '../data/types.ts';
 import { detectBatch } from '../predict/detect.ts';
 import { decodeOptionsFromConfig } from '../predict/decode.ts';
 import { letterboxImage, type ResizeMode } from '../predict/letterbox.ts';
+import { inferenceDefaults } from '../predict/defaults.ts';
 import type { Detection } from '../predict/nms.ts';
 import { evaluateCoco } from './coco.ts';
 import type { CocoDetection, CocoEvalResult, CocoGroundTruth } from './coco-types.ts';
@@ -21,7 +22,7 @@ export interface EvaluateModelOptions {
   iou?: number;
   batchSize?: number;
   maxDetections?: number;
-  /** Let a box count for every class above the threshold (darknet style); default: its best class only (reference). */
+  /** Let a box count for every class above the threshold; default: darknet models yes, YOLOv4 no (its best class, as the reference). */
   multiLabel?: boolean;
   resizeMode?: ResizeMode;
   /** The dataset's own COCO annotation JSON; without it the ground truth is built from the dataset. */
@@ -90,13 +91,14 @@ export async function evaluateModelOnDataset(
   const inputSize = opts.inputSize ?? config.inputSize;
   const batchSize = opts.batchSize ?? 4;
   const count = Math.min(opts.limit ?? Infinity, dataset.items.length);
-  const decodeOpts = decodeOptionsFromConfig(config, inputSize, config.scaleXY);
-  const nmsOpts = { confThreshold: opts.conf ?? 0.001, iouThreshold: opts.iou ?? 0.65, maxDetections: opts.maxDetections ?? 100, multiLabel: opts.multiLabel ?? false };
+  const d = inferenceDefaults(config);
+  const decodeOpts = decodeOptionsFromConfig(config, inputSize, d.scaleXY);
+  const nmsOpts = { confThreshold: opts.conf ?? 0.001, iouThreshold: opts.iou ?? 0.65, maxDetections: opts.maxDetections ?? 100, multiLabel: opts.multiLabel ?? d.multiLabel };
   const detections: CocoDetection[] = [];
   const categoryOf = (k: number) => categoryIdOf(dataset, k);
   // Decode the next batch while the current one runs through the model.
   const load = (start: number) => Promise.all(
-    dataset.items.slice(start, Math.min(start + batchSize, count)).map((it) => letterboxImage(it.file, inputSize, { mode: opts.resizeMode ?? config.resizeMode ?? 'letterbox' })),
+    dataset.items.slice(start, Math.min(start + batchSize, count)).map((it) => letterboxImage(it.file, inputSize, { mode: opts.resizeMode ?? d.mode, resampler: d.resampler })),
   );
   let pending = count > 0 ? load(0) : undefined;
   for (let start = 0; start < count; start += batchSize) {

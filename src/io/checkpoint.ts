@@ -9,7 +9,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import '../model/mish.ts'; // registers the Mish layer for deserialization
+import '../model/mish.ts'; // registers the custom layers for deserialization
+import '../model/darknet-layers.ts';
 import { resolveConfig, type Yolov4Config } from '../model/config.ts';
 import { convWidthsOf } from '../model/yolov4.ts';
 import { loadLayersModel, saveLayersModel } from './model-files.ts';

@@ -11,6 +11,7 @@
  */
 import { access } from 'node:fs/promises';
 import sharp from 'sharp';
+import { resizeBilinearOpenCV } from './resample-opencv.ts';
 import { resizeBicubic } from './resample.ts';
 
 /** Raw interleaved pixels (e.g. a decoded video frame). */
@@ -55,7 +56,7 @@ export interface LetterboxOptions {
    * 'sharp': libvips' cubic, faster on large images; within a few levels of Pillow when shrinking,
    * visibly different when enlarging.
    */
-  resampler?: 'pillow' | 'sharp';
+  resampler?: 'pillow' | 'sharp' | 'opencv';
 }
 
 /** Input size as a square side or {width, height}. */
@@ -135,9 +136,11 @@ export async function letterboxImage(input: ImageInput, size: InputSize, opts: L
     throw new Error(`letterbox size must be positive integers, got ${JSON.stringify(size)}`);
   }
   if (mode !== 'letterbox' && mode !== 'resize') throw new Error(`unknown resize mode "${mode as string}" (letterbox or resize)`);
-  if (resampler !== 'pillow' && resampler !== 'sharp') throw new Error(`unknown resampler "${resampler as string}" (pillow or sharp)`);
-  // Pillow path: decode once and take the size from the pixels; sharp path: read the header first.
-  const rgb = resampler === 'pillow' ? await readRgb(input) : null;
+  if (resampler !== 'pillow' && resampler !== 'sharp' && resampler !== 'opencv') {
+    throw new Error(`unknown resampler "${resampler as string}" (pillow, sharp or opencv)`);
+  }
+  // Pillow/OpenCV paths: decode once and take the size from the pixels; sharp path: read the header first.
+  const rgb = resampler !== 'sharp' ? await readRgb(input) : null;
   const { width: origW, height: origH, hasAlpha } = rgb ? { ...rgb, hasAlpha: false } : await imageSize(input);
 
   let nw: number;
@@ -156,7 +159,9 @@ export async function letterboxImage(input: ImageInput, size: InputSize, opts: L
 
   let pixels: Uint8Array;
   if (rgb) {
-    pixels = resizeBicubic(rgb.data, rgb.width, rgb.height, 3, nw, nh);
+    pixels = resampler === 'opencv'
+      ? resizeBilinearOpenCV(rgb.data, rgb.width, rgb.height, 3, nw, nh)
+      : resizeBicubic(rgb.data, rgb.width, rgb.height, 3, nw, nh);
   } else {
     try {
       // With alpha, sharp would resize premultiplied RGBA; drop alpha first instead (PIL's convert('RGB')).

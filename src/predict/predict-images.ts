@@ -30,7 +30,7 @@ export interface PredictImagesOptions {
   /** 'letterbox' (default) or 'resize'. */
   mode?: ResizeMode;
   /** 'pillow' (default, bit-exact with the reference) or 'sharp' (faster on big images). */
-  resampler?: 'pillow' | 'sharp';
+  resampler?: 'pillow' | 'sharp' | 'opencv';
   /** Images per forward pass (default 1). */
   batch?: number;
   /** Network input size, a multiple of 32 (default: the config's). */

@@ -155,7 +155,7 @@ export interface PredictVideoOptions {
   multiLabel?: boolean;
   classNames?: string[];
   mode?: ResizeMode;
-  resampler?: 'pillow' | 'sharp';
+  resampler?: 'pillow' | 'sharp' | 'opencv';
   inputSize?: number;
   scaleXY?: number[];
   /** Frames per forward pass (default 1). */

@@ -5,7 +5,8 @@
  * LayersModel with the same layer names.
  */
 import * as tf from '@tensorflow/tfjs';
-import '../model/mish.ts'; // registers Mish so models that contain it can be rebuilt
+import '../model/mish.ts'; // registers the custom layers so models that contain them can be rebuilt
+import '../model/darknet-layers.ts';
 
 /** `[layerName, nodeIndex, tensorIndex, kwargs]` as in tfjs/Keras configs. */
 export type InboundRef = [string, number, number, Record<string, unknown>?];

@@ -125,7 +125,7 @@ export function foldBatchNorm(model: tf.LayersModel, opts: FoldOptions = {}): tf
         if (!kernel) throw new Error(`conv '${source.name}' has no ${kernelKey}`);
         // Conv2D kernel [kh, kw, in, out]: scale the last axis. Depthwise [kh, kw, in, mult]:
         // output channel c = i * mult + m, so scale viewed as [in, mult].
-        const s = isDepthwise ? tf.reshape(scale, [kernel.shape[2], kernel.shape[3]]) : scale;
+        const s = isDepthwise ? tf.reshape(scale, [kernel.shape[2] as number, kernel.shape[3] as number]) : scale;
         const k2 = tf.mul(kernel, s);
         const oldBias = sw.get('bias') ?? tf.zerosLike(mean);
         const b2 = tf.add(beta, tf.mul(tf.sub(oldBias, mean), scale));

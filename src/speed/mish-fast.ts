@@ -14,7 +14,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-const mishWithGrad = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+// customGrad's typing takes (...inputs: (Tensor | GradSaveFunc)[]); the call shape is (x, save).
+const mishWithGrad = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
   const p = tf.sigmoid(tf.neg(x));
   const s = tf.square(p);
   save([x, p]); // d and t are recomputed in the backward pass: cheaper than keeping them alive
@@ -30,7 +31,7 @@ const mishWithGrad = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
       return tf.mul(dy, tf.add(t, dtdx));
     },
   };
-});
+}) as unknown as Parameters<typeof tf.customGrad>[0]);
 
 /** Mish (same values as src/model/mish.ts's `mish` to ~1e-6), faster on wasm/cpu, with its own gradient. */
 export function mishFast(x: tf.Tensor): tf.Tensor {

@@ -201,6 +201,8 @@ export async function trainModel(run: TrainRun): Promise<TrainResult> {
     inputSize: [s.inputSize, s.inputSize],
     labelSmoothing: s.labelSmoothing,
     focalObj: s.focalObj,
+    // The reference's per-head objectness balance; two-head (tiny) models use its first two values.
+    balance: config.anchorMask.length <= 3 ? [0.4, 1, 4].slice(0, config.anchorMask.length) : config.anchorMask.map(() => 1),
   };
   const mosaicEnd = Math.floor(s.mosaicEpochsFraction * s.epochs);
   let interrupted = false;
