@@ -63,4 +63,19 @@ test('bad input gives one clear line and a non-zero exit', () => {
   assert.match(r.err, /say what to prune/);
 });
 
+test("the seed's case through the CLI: conv2.* at 0.4 greedy on the full model, 64,363,101 -> 60,438,323", () => {
+  const r = yolo4('prune', '--config', 'configs/yolov4.json', '--layers', 'conv2.*', '--amount', '0.4', '--strategy', 'greedy', '--dry-run', '--json');
+  assert.is(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.is(j.paramsBefore, 64363101);
+  assert.is(j.paramsAfter, 60438323);
+  const w = Object.fromEntries(j.layers.map((l: { name: string; before: number; after: number }) => [l.name, [l.before, l.after]]));
+  assert.equal([w['conv2.0.conv'], w['conv2.1.conv'], w['conv2.2.conv']], [[512, 308], [1024, 615], [512, 308]]);
+  assert.equal(w['conv1.2.conv'], [512, 512]);
+  const text = yolo4('prune', '--config', 'configs/yolov4.json', '--layers', 'conv2.*', '--amount', '0.4', '--dry-run');
+  assert.match(text.out, /upsample1\.upsample\.0\.conv \(dim: in\)/);
+  assert.match(text.out, /make_five_conv4\.0\.conv \(dim: in, offset 512\)/);
+  assert.match(text.out, /conv2\.2\.bn \(dim: bn\)/);
+});
+
 test.run();

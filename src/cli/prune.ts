@@ -1,13 +1,15 @@
 import { promises as fs } from 'node:fs';
 import type { Argv, ArgumentsCamelCase, CommandModule } from 'yargs';
 import * as tf from '@tensorflow/tfjs';
-import { saveCheckpoint } from '../io/checkpoint.ts';
+import { saveCheckpoint, type PruneHistoryRecord } from '../io/checkpoint.ts';
+import { loadConfigFile } from '../model/config.ts';
+import { buildYolov4, convWidthsOf } from '../model/yolov4.ts';
 import { loadWeights } from '../io/load-weights.ts';
 import { applyPlan, checkExactness, formatPlan, planPruning, type Importance, type Strategy } from '../prune/index.ts';
 import { useBackend } from './common.ts';
 
 interface PruneArgs {
-  weights: string; out?: string; layer?: string; layers?: string[]; all: boolean; amount?: number; amounts?: string;
+  weights?: string; config?: string; out?: string; layer?: string; layers?: string[]; all: boolean; amount?: number; amounts?: string;
   strategy: Strategy; importance: Importance; roundTo: number; exclude?: string[]; groupReduction: string;
   pruneHeadInputs: boolean; seed: number; inputSize?: number; dryRun: boolean; verify: boolean; json: boolean; backend: string;
 }
@@ -17,7 +19,8 @@ const describe = 'Remove the filters with the smallest L1 norm (Li et al. 2017) 
 
 function builder(y: Argv) {
   return y
-    .option('weights', { type: 'string', demandOption: true, describe: 'checkpoint directory or PyTorch .pth file to prune' })
+    .option('weights', { type: 'string', describe: 'checkpoint directory or PyTorch .pth file to prune' })
+    .option('config', { type: 'string', describe: 'instead of --weights: a model config JSON, freshly initialised (to see what a plan does to the architecture)' })
     .option('out', { type: 'string', describe: 'checkpoint directory for the pruned model (required unless --dry-run)' })
     .option('layer', { type: 'string', describe: 'prune one conv, by layer name (backbone.conv1.conv) or module prefix (backbone.conv1)' })
     .option('layers', { type: 'string', array: true, describe: "prune a set of convs: names or globs, e.g. 'conv2.*' (repeatable)" })
@@ -41,6 +44,8 @@ function builder(y: Argv) {
       if (scopes > 1) throw new Error('give only one of --layer, --layers, --all');
       if (a.amount === undefined && !a.amounts) throw new Error('give --amount (0..1) or --amounts <file.json>');
       if (!a.dryRun && !a.out) throw new Error('give --out <dir> for the pruned checkpoint (or --dry-run)');
+      if (!a.weights === !a.config) throw new Error('give --weights <ckpt|.pth> or --config <model.json>');
+      if (a.amount !== undefined && !(a.amount > 0 && a.amount < 1)) throw new Error(`--amount must be between 0 and 1 (exclusive), got ${a.amount}`);
       return true;
     })
     .example('$0 prune --weights ckpt --layers conv2.0 conv2.1 conv2.2 --amount 0.4 --out pruned', 'the three convs after SPP, greedy')
@@ -63,7 +68,12 @@ async function readAmounts(file: string): Promise<Record<string, number>> {
 
 async function handler(argv: ArgumentsCamelCase<PruneArgs>): Promise<void> {
   await useBackend(argv.backend);
-  const loaded = await loadWeights(argv.weights);
+  const loaded = argv.weights
+    ? await loadWeights(argv.weights)
+    : (() => {
+      const config = loadConfigFile(argv.config!);
+      return { model: buildYolov4(config), config, pruning: [] as PruneHistoryRecord[] };
+    })();
   const { model, config } = loaded;
   const inputSize = argv.inputSize ?? config.inputSize;
   const amounts = argv.amounts ? await readAmounts(argv.amounts) : undefined;
@@ -75,7 +85,7 @@ async function handler(argv: ArgumentsCamelCase<PruneArgs>): Promise<void> {
   });
   if (!argv.json) console.log(formatPlan(plan));
   if (argv.dryRun) {
-    if (argv.json) console.log(JSON.stringify(summaryJson(plan, undefined)));
+    if (argv.json) console.log(JSON.stringify(summaryJson(plan, convWidthsOf(model), undefined)));
     model.dispose();
     return;
   }
@@ -92,19 +102,35 @@ async function handler(argv: ArgumentsCamelCase<PruneArgs>): Promise<void> {
   }
   await saveCheckpoint(argv.out!, pruned, config, {
     pruning: [...loaded.pruning, ...history],
-    source: { kind: 'pruned', from: argv.weights },
+    source: { kind: 'pruned', from: argv.weights ?? argv.config },
   });
-  if (argv.json) console.log(JSON.stringify(summaryJson(plan, verify)));
-  else console.log(`saved ${argv.out}`);
+  if (argv.json) console.log(JSON.stringify(summaryJson(plan, convWidthsOf(model), verify)));
+  else console.log(`${formatWidthChanges(convWidthsOf(model), convWidthsOf(pruned))}\nsaved ${argv.out}`);
   model.dispose();
   pruned.dispose();
 }
 
-function summaryJson(plan: ReturnType<typeof planPruning>, verify?: { maxAbsDiff: number }) {
+/** Output widths after the plan: each group's kept count applies to every producer conv in it. */
+function widthsAfter(plan: ReturnType<typeof planPruning>, before: Record<string, number>): Record<string, number> {
+  const after = { ...before };
+  for (const g of plan.groups) {
+    for (const d of g.deps) if (d.dim === 'out' && d.layer in after) after[d.layer] = before[d.layer] - d.indices.length;
+  }
+  return after;
+}
+
+function formatWidthChanges(before: Record<string, number>, after: Record<string, number>): string {
+  const changed = Object.keys(before).filter((k) => after[k] !== before[k]);
+  return [`widths changed (${changed.length} convs):`, ...changed.map((k) => `  ${k}: ${before[k]} -> ${after[k]}`)].join('\n');
+}
+
+function summaryJson(plan: ReturnType<typeof planPruning>, before: Record<string, number>, verify?: { maxAbsDiff: number }) {
+  const after = widthsAfter(plan, before);
   return {
     strategy: plan.strategy, importance: plan.importance,
     paramsBefore: plan.paramsBefore, paramsAfter: plan.paramsAfter, paramsRemoved: plan.paramsRemoved,
     flopsBefore: plan.flops?.before, flopsAfter: plan.flops?.after,
+    layers: Object.keys(before).map((name) => ({ name, before: before[name], after: after[name] })),
     groups: plan.groups.map((g) => ({ root: g.root, n: g.n, keep: g.keep, removed: g.remove })),
     skipped: plan.skipped,
     ...(verify ? { verifyMaxAbsDiff: verify.maxAbsDiff } : {}),
