@@ -36,6 +36,7 @@ const cases = value('cases', 'infer,train256,train416').split(',');
 const self = fileURLToPath(import.meta.url);
 
 interface Row {
+  key: string;
   threads: number;
   backend: string;
   torch: string;
@@ -57,17 +58,22 @@ if (!flag('child')) {
     const childArgs = ['--import', 'tsx', self, '--child', '--threads', String(t), ...args.filter((a, i) => !(a === '--threads' || args[i - 1] === '--threads'))];
     console.error(`== ${t} thread(s): node ${childArgs.slice(2).join(' ')}`);
     const r = spawnSync(process.execPath, childArgs, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 });
-    const line = r.stdout.split('\n').find((l) => l.startsWith('ROWS '));
-    if (!line) {
-      console.error(`child for ${t} thread(s) failed (exit ${r.status}); output:\n${r.stdout}`);
-      continue;
+    // Rows arrive one per finished case, so a crash (e.g. the 4 GiB wasm heap) keeps the others.
+    const got = r.stdout.split('\n').filter((l) => l.startsWith('ROW ')).map((l) => JSON.parse(l.slice(4)) as Row);
+    rows.push(...got);
+    if (r.status !== 0) {
+      const doneCases = new Set(got.map((g) => g.key));
+      const failed = cases.filter((c) => !doneCases.has(c));
+      console.error(`child for ${t} thread(s) exited with ${r.status ?? r.signal}: no result for ${failed.join(', ')}`);
+      for (const c of failed) {
+        rows.push({ key: c, threads: t, backend: '', torch: '', case: c, variant: `failed (exit ${r.status ?? r.signal}; wasm heap is limited to 4 GiB)`, ms: NaN, torchMs: null, params: '', load: loadavg() });
+      }
     }
-    rows.push(...(JSON.parse(line.slice(5)) as Row[]));
   }
   const header = ['threads', 'case', 'variant', 'tfjs median', 'PyTorch median', 'tfjs / PyTorch', 'params (tfjs = torch)', 'load before→after'];
   const body = rows.map((r) => [
-    String(r.threads), r.case, r.variant, fmtS(r.ms), r.torchMs === null ? 'n/a' : fmtS(r.torchMs),
-    r.torchMs === null ? 'n/a' : `${(r.ms / r.torchMs).toFixed(1)}x`, r.params, r.load,
+    String(r.threads), r.case, r.variant, Number.isFinite(r.ms) ? fmtS(r.ms) : 'n/a', r.torchMs === null ? 'n/a' : fmtS(r.torchMs),
+    r.torchMs === null || !Number.isFinite(r.ms) ? 'n/a' : `${(r.ms / r.torchMs).toFixed(1)}x`, r.params, r.load,
   ]);
   console.log(markdownTable(header, body));
   const b = rows[0];
@@ -147,7 +153,7 @@ async function alternate(variants: Variant[], torchMsg: object | null): Promise<
   return { ms: times.map(median), torchMs: torchTimes.length ? median(torchTimes) : null };
 }
 
-const rows: Row[] = [];
+const emit = (row: Row) => console.log(`ROW ${JSON.stringify(row)}`);
 const plain = () => installSpeedups({ bnGrad: false, mish: false });
 const fast = () => installSpeedups({ bnGrad: true, mish: true });
 
@@ -172,8 +178,8 @@ for (const c of cases) {
     ], { cmd: 'forward', size: 416, batch: 1 });
     const params = `${p.toLocaleString('en-US')}${tp === null ? '' : tp === p ? ' (=)' : ` (torch ${tp.toLocaleString('en-US')}!)`}`;
     const load = `${load0} → ${loadavg()}`;
-    ['as built', 'BN folded', 'BN folded + fast Mish'].forEach((name, k) => rows.push({
-      threads: backend.threads, backend: backend.label, torch: torchLabel, case: 'full 80-class, 416, batch 1, inference',
+    ['as built', 'BN folded', 'BN folded + fast Mish'].forEach((name, k) => emit({
+      key: c, threads: backend.threads, backend: backend.label, torch: torchLabel, case: 'full 80-class, 416, batch 1, inference',
       variant: name, ms: r.ms[k], torchMs: r.torchMs, params, load,
     }));
     tf.dispose(x);
@@ -202,8 +208,8 @@ for (const c of cases) {
     ], { cmd: 'train', size, batch });
     const params = `${p.toLocaleString('en-US')}${tp === null ? '' : tp === p ? ' (=)' : ` (torch ${tp.toLocaleString('en-US')}!)`}`;
     const load = `${load0} → ${loadavg()}`;
-    ['as is', 'fast BN grad + fast Mish'].forEach((name, k) => rows.push({
-      threads: backend.threads, backend: backend.label, torch: torchLabel,
+    ['as is', 'fast BN grad + fast Mish'].forEach((name, k) => emit({
+      key: c, threads: backend.threads, backend: backend.label, torch: torchLabel,
       case: `small (x0.25), ${size}, batch ${batch}, train fwd+bwd`, variant: name, ms: r.ms[k], torchMs: r.torchMs, params, load,
     }));
     tf.dispose(x);
@@ -214,4 +220,3 @@ for (const c of cases) {
 }
 plain();
 torch?.quit();
-console.log(`ROWS ${JSON.stringify(rows)}`);

@@ -4,11 +4,12 @@ import cliProgress from 'cli-progress';
 import { loadWeights, readClassNames } from '../io/load-weights.ts';
 import { predictImages } from '../predict/predict-images.ts';
 import { predictVideo } from '../predict/video.ts';
+import { measureFps } from '../predict/fps.ts';
 import { inferenceDefaults } from '../predict/defaults.ts';
 import { useBackend } from './common.ts';
 
 interface PredictArgs {
-  weights: string; source?: string[]; video?: string; out: string; conf: number; iou: number; classesFile?: string; saveJson: boolean;
+  weights: string; source?: string[]; video?: string; out?: string; fps: boolean; runs: number; conf: number; iou: number; classesFile?: string; saveJson: boolean;
   imgSize?: number; resize: boolean; batch: number; agnostic: boolean; multiLabel?: boolean; maxDet: number; maxFrames?: number; skipBad: boolean; backend: string;
 }
 
@@ -20,7 +21,7 @@ function builder(y: Argv) {
     .option('weights', { type: 'string', demandOption: true, describe: 'checkpoint directory or .pth' })
     .option('source', { type: 'string', array: true, describe: 'images: files, folders or globs (repeatable); "0" or /dev/videoN reads a camera where ffmpeg supports it (Linux v4l2)' })
     .option('video', { type: 'string', describe: 'a video file to process (ffmpeg: the packaged @ffmpeg-installer binary or the system one)' })
-    .option('out', { type: 'string', demandOption: true, describe: 'output folder for images, or output video file (.mp4) with --video' })
+    .option('out', { type: 'string', describe: 'output folder for images, or output video file (.mp4) with --video' })
     .option('conf', { type: 'number', default: 0.25, describe: 'score threshold (objectness x class)' })
     .option('iou', { type: 'number', default: 0.45, describe: 'NMS IoU threshold' })
     .option('max-det', { type: 'number', default: 300, describe: 'detections kept per image' })
@@ -32,14 +33,19 @@ function builder(y: Argv) {
     .option('resize', { type: 'boolean', default: false, describe: 'plain resize instead of letterbox, as darknet/OpenCV do (default: the checkpoint\'s setting, letterbox for YOLOv4)' })
     .option('batch', { type: 'number', default: 1, describe: 'images or frames per forward pass' })
     .option('max-frames', { type: 'number', describe: 'video: stop after n frames' })
+    .option('fps', { type: 'boolean', default: false, describe: 'FPS benchmark instead: pre-process, inference and post-process times on --source (one image; default: a gray test image)' })
+    .option('runs', { type: 'number', default: 100, describe: 'with --fps: timed runs (after 3 warm-up runs)' })
     .option('skip-bad', { type: 'boolean', default: false, describe: 'skip unreadable images with a warning' })
     .check((a) => {
+      if (a.fps) return true;
       if (!a.source && !a.video) throw new Error('give --source <images> or --video <file>');
       if (a.source && a.video) throw new Error('give --source or --video, not both');
+      if (!a.out) throw new Error('give --out <dir> (images) or --out <file.mp4> (video)');
       return true;
     })
     .example('$0 predict --weights ckpt --source datasets/tinycoco/images/val2017 --out runs/predict', 'annotated images + predictions.json')
-    .example('$0 predict --weights ckpt --video clip.mp4 --out runs/clip.mp4', 'same fps and size as the input');
+    .example('$0 predict --weights ckpt --video clip.mp4 --out runs/clip.mp4', 'same fps and size as the input')
+    .example('$0 predict --fps --weights ckpt --source dog.jpg --runs 50', 'pre-process / inference / post-process times');
 }
 
 /** "0" means the first camera, as in OpenCV-based tools. */
@@ -61,13 +67,20 @@ async function handler(argv: ArgumentsCamelCase<PredictArgs>): Promise<void> {
     ...(argv.resize ? { mode: 'resize' as const } : {}),
     ...(argv.multiLabel !== undefined ? { multiLabel: argv.multiLabel } : {}),
   };
+  if (argv.fps) {
+    const image = argv.source?.[0] ?? { data: new Uint8Array(640 * 480 * 3).fill(128), width: 640, height: 480, channels: 3 as const };
+    const r = await measureFps(model, config, image, { runs: argv.runs, inputSize: argv.imgSize, conf: argv.conf, iou: argv.iou });
+    model.dispose();
+    console.log(`backend ${r.backend}, input ${r.inputSize}, median of ${r.runs} runs: pre-process ${r.preprocessMs.toFixed(1)} ms, inference ${r.inferenceMs.toFixed(1)} ms, post-process ${r.postprocessMs.toFixed(1)} ms, total ${r.totalMs.toFixed(1)} ms = ${r.fps.toFixed(2)} FPS`);
+    return;
+  }
   const camera = argv.source?.length === 1 ? cameraPath(argv.source[0]) : undefined;
   const video = argv.video ?? camera;
   try {
     if (video) {
       const bar = new cliProgress.SingleBar({ format: 'video |{bar}| {value}/{total} frames {fps} frames/s ETA {eta_formatted}', hideCursor: true }, cliProgress.Presets.shades_classic);
       let started = false;
-      const r = await predictVideo(model, config, video, argv.out, {
+      const r = await predictVideo(model, config, video, argv.out!, {
         ...common, maxFrames: argv.maxFrames,
         onProgress: (p) => {
           if (!started) {
@@ -83,7 +96,7 @@ async function handler(argv: ArgumentsCamelCase<PredictArgs>): Promise<void> {
     }
     const bar = new cliProgress.SingleBar({ format: 'predict |{bar}| {value}/{total} images {ips} img/s', hideCursor: true }, cliProgress.Presets.shades_classic);
     let started = false;
-    const results = await predictImages(model, config, argv.source!, argv.out, {
+    const results = await predictImages(model, config, argv.source!, argv.out!, {
       ...common, saveJson: argv.saveJson, onBadImage: argv.skipBad ? 'skip' : 'throw',
       onError: (file, e) => console.error(`skipping ${file}: ${e.message}`),
       onProgress: (p) => {
@@ -96,7 +109,7 @@ async function handler(argv: ArgumentsCamelCase<PredictArgs>): Promise<void> {
     });
     bar.stop();
     const n = results.reduce((a, r) => a + r.detections.length, 0);
-    console.log(`${results.length} images, ${n} detections -> ${path.resolve(argv.out)}`);
+    console.log(`${results.length} images, ${n} detections -> ${path.resolve(argv.out!)}`);
   } finally {
     model.dispose();
   }

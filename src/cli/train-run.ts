@@ -25,7 +25,7 @@ export function trainFlags(y: Argv, defaults: Partial<TrainSettings>) {
     .option('batch', { type: 'number', default: d.batchSize, describe: 'images per batch' })
     .option('img-size', { type: 'number', describe: 'square training input size, a multiple of 32 (default: the model config\'s)' })
     .option('optimizer', { choices: ['sgd', 'adam'], default: d.optimizer, describe: 'SGD with Nesterov momentum (reference) or Adam' })
-    .option('lr0', { type: 'number', default: d.lr0, describe: 'initial learning rate (before batch scaling)' })
+    .option('lr0', { type: 'number', alias: 'lr', default: d.lr0, describe: 'initial learning rate (before batch scaling)' })
     .option('lr-min', { type: 'number', default: d.lrMin, describe: 'final learning rate' })
     .option('scale-lr', { type: 'boolean', default: d.scaleLrByBatch, describe: 'scale lr by batch/64 with the reference\'s limits (--no-scale-lr to use lr0 as is)' })
     .option('momentum', { type: 'number', default: d.momentum, describe: 'SGD momentum (Adam beta1)' })
@@ -39,8 +39,8 @@ export function trainFlags(y: Argv, defaults: Partial<TrainSettings>) {
     .option('ema', { type: 'boolean', default: d.ema, describe: 'keep an exponential moving average of the weights (used for validation and best)' })
     .option('clip-grad', { type: 'number', default: d.clipGradNorm, describe: 'clip the gradients\' global L2 norm (0: off)' })
     .option('augment', { type: 'boolean', default: d.augment, describe: 'augmentation (--no-augment: letterbox only)' })
-    .option('mosaic', { type: 'number', default: d.mosaic, describe: 'mosaic probability' })
-    .option('mixup', { type: 'number', default: d.mixup, describe: 'mixup probability (after mosaic)' })
+    .option('mosaic', { type: 'number', default: d.mosaic, describe: 'mosaic probability (--no-mosaic: 0)' })
+    .option('mixup', { type: 'number', default: d.mixup, describe: 'mixup probability after mosaic (--no-mixup: 0)' })
     .option('mosaic-fraction', { type: 'number', default: d.mosaicEpochsFraction, describe: 'mosaic/mixup only in this first fraction of epochs' })
     .option('multi-scale', { type: 'boolean', default: d.multiScale, describe: 'random input size per batch in 0.5-1.5x' })
     .option('label-smoothing', { type: 'number', default: d.labelSmoothing, describe: 'class label smoothing (0: off)' })
@@ -61,8 +61,8 @@ function settingsFromFlags(a: Flags, defaults: Partial<TrainSettings>, inputSize
     epochs: a.epochs, batchSize: a.batch, inputSize, optimizer: a.optimizer, lr0: a.lr0, lrMin: a.lrMin,
     scaleLrByBatch: a.scaleLr, momentum: a.momentum, weightDecay: a.weightDecay, schedule: a.schedule,
     warmupEpochs: a.warmupEpochs, flatEpochs: a.flatEpochs, milestones: a.milestones, gamma: a.gamma,
-    freezeEpochs: a.freezeEpochs, ema: a.ema, clipGradNorm: a.clipGrad, augment: a.augment, mosaic: a.mosaic,
-    mixup: a.mixup, mosaicEpochsFraction: a.mosaicFraction, multiScale: a.multiScale, labelSmoothing: a.labelSmoothing,
+    freezeEpochs: a.freezeEpochs, ema: a.ema, clipGradNorm: a.clipGrad, augment: a.augment, mosaic: a.mosaic === false ? 0 : a.mosaic,
+    mixup: a.mixup === false ? 0 : a.mixup, mosaicEpochsFraction: a.mosaicFraction, multiScale: a.multiScale, labelSmoothing: a.labelSmoothing,
     focalObj: a.focal, valEvery: a.valEvery, valLimit: a.valLimit, savePeriod: a.savePeriod, seed: a.seed,
     skipBad: a.skipBad, maxBatchesPerEpoch: a.maxBatches,
   });

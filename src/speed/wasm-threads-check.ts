@@ -25,7 +25,7 @@ export function checkComputation(): { forward: number[]; grad: number[] } {
     const w1 = det([3, 3, 8, 32], 2);
     const w2 = det([1, 1, 32, 16], 3);
     const f = (wa: tf.Tensor) => {
-      let h = tf.conv2d(x as tf.Tensor4D, wa as tf.Tensor4D, 2, 'same');
+      let h: tf.Tensor = tf.conv2d(x as tf.Tensor4D, wa as tf.Tensor4D, 2, 'same');
       const { mean, variance } = tf.moments(h, [0, 1, 2]);
       h = tf.batchNorm(h, mean, variance, tf.fill([32], 0.1), tf.fill([32], 1.5), 1e-5);
       h = tf.mul(h, tf.tanh(tf.softplus(h)));
