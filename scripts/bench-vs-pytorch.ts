@@ -16,6 +16,8 @@
  *   train256 / train416   small config (x0.25 width), batch 4, one forward + backward in training
  *            mode (loss = sum of mean squares of the three outputs; no optimizer step on either
  *            side): tfjs as is, tfjs with installSpeedups() (fast BN gradient + fast Mish), PyTorch.
+ *            At 416 tfjs runs the batch as micro-batches of 2 (--micro): a batch of 4 needs more than
+ *            the 4 GiB a wasm heap can address.
  * PyTorch is never a dependency: without it the torch columns say "n/a".
  */
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
@@ -191,14 +193,28 @@ for (const c of cases) {
     const config = loadConfigFile('configs/yolov4-small.json');
     const model = buildYolov4(config);
     const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+    // The wasm heap is 32-bit (4 GiB): a batch of 4 at 416 needs ~5 GiB in one step, so large
+    // inputs run as micro-batches whose gradients are summed (same work; BN statistics per micro-batch).
+    const micro = Math.min(batch, Number(value('micro', size >= 416 ? '2' : String(batch))));
     const x = tf.randomUniform([batch, size, size, 3]);
     const step = async () => {
-      const { value: loss, grads } = tf.variableGrads(() => {
-        const outs = model.apply(x, { training: true }) as tf.Tensor[];
-        return tf.addN(outs.map((o) => tf.mean(tf.square(o)))) as tf.Scalar;
-      }, vars);
-      await loss.data();
-      tf.dispose([loss, ...Object.values(grads)]);
+      let acc: tf.NamedTensorMap | undefined;
+      for (let s = 0; s < batch; s += micro) {
+        const xb = tf.slice(x, [s, 0, 0, 0], [Math.min(micro, batch - s), -1, -1, -1]);
+        const { value: loss, grads } = tf.variableGrads(() => {
+          const outs = model.apply(xb, { training: true }) as tf.Tensor[];
+          return tf.addN(outs.map((o) => tf.mean(tf.square(o)))) as tf.Scalar;
+        }, vars);
+        await loss.data();
+        tf.dispose([loss, xb]);
+        if (!acc) acc = grads;
+        else {
+          const prev: tf.NamedTensorMap = acc;
+          acc = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.add(prev[k], g)]));
+          tf.dispose([...Object.values(prev), ...Object.values(grads)]);
+        }
+      }
+      tf.dispose(Object.values(acc ?? {}));
     };
     const tp = await torchBuild(config);
     const p = countTrainableParams(model);
@@ -210,7 +226,7 @@ for (const c of cases) {
     const load = `${load0} → ${loadavg()}`;
     ['as is', 'fast BN grad + fast Mish'].forEach((name, k) => emit({
       key: c, threads: backend.threads, backend: backend.label, torch: torchLabel,
-      case: `small (x0.25), ${size}, batch ${batch}, train fwd+bwd`, variant: name, ms: r.ms[k], torchMs: r.torchMs, params, load,
+      case: `small (x0.25), ${size}, batch ${batch}${micro < batch ? ` (tfjs: ${batch / micro} x ${micro})` : ''}, train fwd+bwd`, variant: name, ms: r.ms[k], torchMs: r.torchMs, params, load,
     }));
     tf.dispose(x);
     model.dispose();

@@ -1,7 +1,8 @@
 /**
  * Opt-in speedups that change no numbers beyond float rounding, installed process-wide:
  * - the cheaper FusedBatchNorm gradient (bn-grad.ts): no full-size Tile, ~5 instead of ~15 passes;
- * - Mish through one Sigmoid instead of Softplus + Tanh (mish-fast.ts), with a closed-form gradient.
+ * - Mish through one Sigmoid instead of Softplus + Tanh (mish-fast.ts), with a closed-form gradient;
+ * - on wasm, 3x3 conv weight gradients as one XNNPACK conv (conv-filter-grad.ts).
  *
  * `installSpeedups()` makes every `Mish` layer (src/model/mish.ts) call mishFast. The cleaner
  * permanent form is to make `mish()` in src/model/mish.ts return mishFast(x); this patch exists so
@@ -10,13 +11,16 @@
 import { Mish } from '../model/mish.ts';
 import { registerFastBatchNormGrad, restoreBatchNormGrad } from './bn-grad.ts';
 import { mishFast } from './mish-fast.ts';
-import type * as tf from '@tensorflow/tfjs';
+import { registerFastConvFilterGrad, restoreConvFilterGrad } from './conv-filter-grad.ts';
+import * as tf from '@tensorflow/tfjs';
 
 export interface SpeedupOptions {
   /** Cheaper FusedBatchNorm gradient (training). Default true. */
   bnGrad?: boolean;
   /** Sigmoid-based Mish (inference and training). Default true. */
   mish?: boolean;
+  /** 3x3 conv weight gradients as one conv (conv-filter-grad.ts) on the wasm backend. Default true. */
+  convFilterGrad?: boolean;
 }
 
 const originalCall = Mish.prototype.call;
@@ -24,6 +28,10 @@ const originalCall = Mish.prototype.call;
 export function installSpeedups(opts: SpeedupOptions = {}): void {
   if (opts.bnGrad ?? true) registerFastBatchNormGrad();
   else restoreBatchNormGrad();
+  if (tf.findBackend('wasm')) {
+    if (opts.convFilterGrad ?? true) registerFastConvFilterGrad('wasm');
+    else restoreConvFilterGrad('wasm');
+  }
   if (opts.mish ?? true) {
     Mish.prototype.call = function call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
       return mishFast(Array.isArray(inputs) ? inputs[0] : inputs);
@@ -35,5 +43,5 @@ export function installSpeedups(opts: SpeedupOptions = {}): void {
 
 /** Undoes installSpeedups. */
 export function uninstallSpeedups(): void {
-  installSpeedups({ bnGrad: false, mish: false });
+  installSpeedups({ bnGrad: false, mish: false, convFilterGrad: false });
 }

@@ -70,12 +70,14 @@ function writeWorkerFile(): { file: string; blobSize: number } {
 
 /**
  * Makes the wasm backend, when it first initializes, use the threaded SIMD build with `threads`
- * threads. Returns true if installed (or already installed with the same count), false if the
- * backend was already initialized or this Node lacks SharedArrayBuffer / worker_threads.
+ * threads. Returns true if installed (or already installed with the same count), false if
+ * threads < 2 (nothing to do), the backend was already initialized, or this Node lacks
+ * SharedArrayBuffer.
  */
 export async function enableWasmThreads(opts: WasmThreadsOptions = {}): Promise<boolean> {
   const threads = Math.min(8, Math.max(1, Math.floor(opts.threads ?? (os.availableParallelism?.() ?? os.cpus().length))));
   if (installed) return installed.threads === threads;
+  if (threads < 2) return false; // the plain SIMD build is the 1-thread case
   if (typeof SharedArrayBuffer === 'undefined') return false;
   const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as unknown as WasmModule;
   try {
