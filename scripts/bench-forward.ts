@@ -64,7 +64,7 @@ for (const backend of backends) {
   }
 }
 clearInterval(sampler);
-const header = ['backend', 'model', 'input', 'median forward', 'runs', 'peak RSS'];
+const header = ['backend', 'model', 'input', 'median forward', 'runs', 'process peak RSS so far (wasm memory never shrinks)'];
 console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 console.log(`\nload: ${(await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').trim()}`);

@@ -79,7 +79,7 @@ if (!flag('child')) {
   ]);
   console.log(markdownTable(header, body));
   const b = rows[0];
-  if (b) console.log(`\ntfjs: ${[...new Set(rows.map((r) => r.backend))].join('; ')}. PyTorch: ${b.torch}. ` +
+  if (b) console.log(`\ntfjs: ${[...new Set(rows.map((r) => r.backend).filter(Boolean))].join('; ')}. PyTorch: ${[...new Set(rows.map((r) => r.torch).filter(Boolean))].join('; ')}. ` +
     `${runs} alternating runs after one warm-up, medians. Machine: ${os.cpus().length} logical CPUs, ${os.cpus()[0]?.model ?? ''}; Node ${process.version}.`);
   process.exit(0);
 }

@@ -124,7 +124,7 @@ test('2 steps of prune + fine-tune: widths follow the floor arithmetic, per-step
   const json = JSON.parse(readFileSync(path.join(out, 'steps.json'), 'utf8'));
   assert.is(json.records.length, 2);
   assert.is(json.best.step, 2);
-  assert.ok(existsSync(path.join(out, 'steps.png')));
+  assert.ok(existsSync(path.join(out, 'steps.png')) && existsSync(path.join(out, 'steps-size.png')));
   assert.ok(existsSync(path.join(out, 'step-1', 'finetune', 'results.csv')));
   assert.not.ok(existsSync(path.join(out, 'step-1', 'finetune', 'last')), 'the trainer\'s own checkpoints are removed by default');
   model.dispose();
@@ -164,7 +164,7 @@ test('CLI: prune --iterative', () => {
   assert.match(r.stdout, /done: all 2 steps done/);
   assert.match(r.stdout, /best: step 2/);
   assert.match(r.stderr, /target 0\.5 in 2 steps of 29\.29% each/);
-  for (const f of ['steps.csv', 'steps.json', 'steps.png', 'step-1/checkpoint/meta.json', 'step-2/checkpoint/meta.json', 'best/meta.json']) {
+  for (const f of ['steps.csv', 'steps.json', 'steps.png', 'steps-size.png', 'step-1/checkpoint/meta.json', 'step-2/checkpoint/meta.json', 'best/meta.json']) {
     assert.ok(existsSync(path.join(out, f)), f);
   }
   r = run('prune', '--iterative', '--config', cfgFile, '--all', '--amount', '0.5', '--out', out);

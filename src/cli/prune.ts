@@ -35,7 +35,7 @@ function builder(y: Argv) {
   return y
     .option('weights', { type: 'string', describe: 'checkpoint directory or PyTorch .pth file to prune' })
     .option('config', { type: 'string', describe: 'instead of --weights: a model config JSON, freshly initialised (to see what a plan does to the architecture)' })
-    .option('out', { type: 'string', describe: 'checkpoint directory for the pruned model (required unless --dry-run)' })
+    .option('out', { type: 'string', describe: 'checkpoint directory for the pruned model (required unless --dry-run); with --sensitivity or --iterative, the directory for their tables, plots and checkpoints' })
     .option('layer', { type: 'string', describe: 'prune one conv, by layer name (backbone.conv1.conv) or module prefix (backbone.conv1)' })
     .option('layers', { type: 'string', array: true, describe: "prune a set of convs: names or globs, e.g. 'conv2.*' (repeatable)" })
     .option('all', { type: 'boolean', default: false, describe: 'prune every prunable group (the heads\' output convs are never pruned)' })
@@ -48,7 +48,7 @@ function builder(y: Argv) {
     .option('group-reduction', { choices: ['root', 'sum', 'mean', 'max'], default: 'root', describe: 'score of a group of convs tied by residual adds: its first conv (root, as in the paper) or a sum/mean/max over all of them' })
     .option('prune-head-inputs', { type: 'boolean', default: false, describe: 'let the heads\' output convs lose input channels (frees yolo_headN.0 for pruning)' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of --importance random' })
-    .option('input-size', { type: 'number', describe: 'input size for the FLOPs report (default: the model\'s)' })
+    .option('input-size', { type: 'number', describe: 'input size for the FLOPs report, and of evaluation and fine-tuning with --sensitivity/--iterative (default: the model\'s)' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and change nothing' })
     .option('verify', { type: 'boolean', default: true, describe: 'check that the pruned model equals the original with the removed channels silenced (small random input)' })
     .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary instead of the plan' })
@@ -61,7 +61,7 @@ function builder(y: Argv) {
     .option('proxy-images', { type: 'number', default: 4, describe: 'number of inputs of the --proxy metric' })
     .option('top', { type: 'number', default: 5, describe: 'print the n most sensitive groups' })
     .group(['iterative', 'steps', 'finetune-epochs', 'max-map-drop', 'metric', 'batch', 'lr0', 'max-batches', 'augment'], 'Iterative prune + fine-tune (--amount is the target after all steps):')
-    .option('iterative', { type: 'boolean', default: false, describe: 'prune in --steps steps of 1-(1-amount)^(1/steps) each, fine-tune and evaluate after each; writes step-<k>/checkpoint, best, steps.csv/.json/.png to --out <dir>' })
+    .option('iterative', { type: 'boolean', default: false, describe: 'prune in --steps steps of 1-(1-amount)^(1/steps) each, fine-tune and evaluate after each; writes step-<k>/checkpoint, best, steps.csv/.json/.png, steps-size.png to --out <dir>' })
     .option('steps', { type: 'number', describe: 'number of prune + fine-tune steps' })
     .option('finetune-epochs', { type: 'number', default: 1, describe: 'fine-tuning epochs per step (0: prune and evaluate only)' })
     .option('max-map-drop', { type: 'number', describe: 'stop after a step whose mAP@0.5 (after fine-tuning) is more than this below the unpruned model\'s (e.g. 0.05); best = the most pruned step within it' })
@@ -276,7 +276,7 @@ async function runIterative(argv: PruneArgs): Promise<void> {
     console.log(formatSteps(r.baseline, r.records));
     console.log(`${r.stopped === 'completed' ? 'done' : `stopped (${r.stopped})`}: ${r.stopReason}`);
     if (r.best) console.log(`best: step ${r.best.step} -> ${r.best.checkpoint} (${r.best.reason})`);
-    console.log(`wrote ${r.files.csv}, ${r.files.json}, ${r.files.plot} in ${elapsed(r.seconds)}`);
+    console.log(`wrote ${r.files.csv}, ${r.files.json}, ${r.files.plot}, ${r.files.sizePlot} in ${elapsed(r.seconds)}`);
   } finally {
     bar.stop();
     evalBar.stop();

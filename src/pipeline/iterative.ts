@@ -15,7 +15,8 @@
  * Each step: prune (planPruning + applyPlan on the current model) -> evaluate ("pruned") -> fine-tune
  * E epochs with the fine-tune defaults (DEFAULT_FINETUNE_SETTINGS: constant lr 1e-3, no frozen
  * backbone; `settings` overrides) -> evaluate -> save `step-<k>` (checkpoint with the whole pruning
- * history) -> record params, FLOPs, AP, AP50 in `steps.csv` / `steps.json` and `steps.png`.
+ * history) -> record params, FLOPs, AP, AP50 in `steps.csv` / `steps.json`, plots `steps.png` (mAP per
+ * step) and `steps-size.png` (params and FLOPs left).
  *
  * The metric is mAP@0.5 (`metric: 'AP'` for mAP@[.5:.95]) on the val set, after fine-tuning; the drop
  * of a step is baseline - metric, where the baseline is the unpruned model on the same images.
@@ -133,7 +134,7 @@ export interface IterativeResult {
   stopped: 'completed' | 'max-map-drop' | 'interrupted';
   stopReason: string;
   best: { step: number; checkpoint: string; reason: string } | null;
-  files: { csv: string; json: string; plot: string };
+  files: { csv: string; json: string; plot: string; sizePlot: string };
   seconds: number;
 }
 
@@ -170,7 +171,7 @@ export async function iterativePrune(model: tf.LayersModel, config: Yolov4Config
   }
   const settings = resolveTrainSettings(DEFAULT_FINETUNE_SETTINGS, { inputSize, valEvery: 0 }, o.settings ?? {}, { epochs: Math.max(1, o.finetuneEpochs) });
   await fs.mkdir(o.outDir, { recursive: true });
-  const files = { csv: path.join(o.outDir, 'steps.csv'), json: path.join(o.outDir, 'steps.json'), plot: path.join(o.outDir, 'steps.png') };
+  const files = { csv: path.join(o.outDir, 'steps.csv'), json: path.join(o.outDir, 'steps.json'), plot: path.join(o.outDir, 'steps.png'), sizePlot: path.join(o.outDir, 'steps-size.png') };
 
   const evaluate = async (m: tf.LayersModel, what: string) => {
     const ev = await evaluateModelOnDataset(m, config, o.valSet, {
@@ -205,7 +206,7 @@ export async function iterativePrune(model: tf.LayersModel, config: Yolov4Config
     await fs.writeFile(files.csv, stepsCsv([baseline, ...records]));
     const nan = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v);
     await fs.writeFile(files.json, JSON.stringify(result, nan, 1));
-    await plotSteps(files.plot, baseline, records, metric).catch((e: Error) => log(`could not draw ${files.plot}: ${e.message}`));
+    await plotSteps(files.plot, files.sizePlot, baseline, records, metric).catch((e: Error) => log(`could not draw ${files.plot}: ${e.message}`));
   };
   const summary = (): IterativeResult => ({
     target: o.amounts ?? o.amount!, stepAmount: perPattern ?? a, steps: o.steps, finetuneEpochs: o.finetuneEpochs, metric,
@@ -316,18 +317,19 @@ export function stepsCsv(rows: StepRecord[]): string {
   ].join(','))].join('\n') + '\n';
 }
 
-async function plotSteps(file: string, baseline: StepRecord, records: StepRecord[], metric: string): Promise<void> {
+/** `steps.png`: the mAP after pruning and after fine-tuning per step; `steps-size.png`: params and FLOPs left. */
+async function plotSteps(file: string, sizeFile: string, baseline: StepRecord, records: StepRecord[], metric: string): Promise<void> {
   const all = [baseline, ...records];
   const xs = all.map((r) => r.step);
-  const series = [
+  const xMax = Math.max(1, xs[xs.length - 1]);
+  await writeLinePlotPng(file, [
     { name: 'AP50 (fine-tuned)', xs, ys: all.map((r) => r.AP50) },
-    { name: 'AP (fine-tuned)', xs, ys: all.map((r) => r.AP) },
     { name: 'AP50 before fine-tune', xs, ys: all.map((r) => r.AP50Pruned) },
+    { name: 'AP (fine-tuned)', xs, ys: all.map((r) => r.AP) },
+    { name: 'AP before fine-tune', xs, ys: all.map((r) => r.APPruned) },
+  ], { title: `iterative pruning: mAP per step (0 = unpruned; stop rule on ${metric})`, xLabel: 'step', yLabel: 'mAP', yMin: 0, xMin: 0, xMax });
+  await writeLinePlotPng(sizeFile, [
     { name: 'params / original', xs, ys: all.map((r) => r.paramsRatio) },
     { name: 'FLOPs / original', xs, ys: all.map((r) => r.flopsRatio) },
-  ];
-  await writeLinePlotPng(file, series, {
-    title: `iterative pruning (${metric} drop per step vs. the unpruned model at step 0)`, xLabel: 'step', yLabel: 'mAP / fraction',
-    yMin: 0, yMax: 1, xMin: 0, xMax: Math.max(1, xs[xs.length - 1]),
-  });
+  ], { title: 'iterative pruning: size per step', xLabel: 'step', yLabel: 'fraction of the unpruned model', yMin: 0, yMax: 1, xMin: 0, xMax });
 }
