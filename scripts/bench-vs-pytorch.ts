@@ -15,7 +15,8 @@
  *            (src/speed/fold-bn.ts), tfjs folded + fast Mish (src/speed/mish-fast.ts), PyTorch eval.
  *   train256 / train416   small config (x0.25 width), batch 4, one forward + backward in training
  *            mode (loss = sum of mean squares of the three outputs; no optimizer step on either
- *            side): tfjs as is, tfjs with installSpeedups() (fast BN gradient + fast Mish), PyTorch.
+ *            side): tfjs as is, tfjs with installSpeedups() (fast BN gradient, fast Mish, 3x3 conv
+ *            weight gradient as one conv), PyTorch.
  *            At 416 tfjs runs the batch as micro-batches of 2 (--micro): a batch of 4 needs more than
  *            the 4 GiB a wasm heap can address.
  * PyTorch is never a dependency: without it the torch columns say "n/a".
@@ -156,8 +157,8 @@ async function alternate(variants: Variant[], torchMsg: object | null): Promise<
 }
 
 const emit = (row: Row) => console.log(`ROW ${JSON.stringify(row)}`);
-const plain = () => installSpeedups({ bnGrad: false, mish: false });
-const fast = () => installSpeedups({ bnGrad: true, mish: true });
+const plain = () => installSpeedups({ bnGrad: false, mish: false, convFilterGrad: false });
+const fast = () => installSpeedups({ bnGrad: true, mish: true, convFilterGrad: true });
 
 for (const c of cases) {
   const load0 = loadavg();
@@ -220,11 +221,11 @@ for (const c of cases) {
     const p = countTrainableParams(model);
     const r = await alternate([
       { name: 'as is', setup: plain, run: step },
-      { name: 'fast BN grad + fast Mish', setup: fast, run: step },
+      { name: 'installSpeedups (BN grad, Mish, conv dW)', setup: fast, run: step },
     ], { cmd: 'train', size, batch });
     const params = `${p.toLocaleString('en-US')}${tp === null ? '' : tp === p ? ' (=)' : ` (torch ${tp.toLocaleString('en-US')}!)`}`;
     const load = `${load0} → ${loadavg()}`;
-    ['as is', 'fast BN grad + fast Mish'].forEach((name, k) => emit({
+    ['as is', 'installSpeedups (BN grad, Mish, conv dW)'].forEach((name, k) => emit({
       key: c, threads: backend.threads, backend: backend.label, torch: torchLabel,
       case: `small (x0.25), ${size}, batch ${batch}${micro < batch ? ` (tfjs: ${batch / micro} x ${micro})` : ''}, train fwd+bwd`, variant: name, ms: r.ms[k], torchMs: r.torchMs, params, load,
     }));
