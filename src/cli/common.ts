@@ -1,6 +1,8 @@
 /** What every verb shares: the backend flag and turning known errors into one clear line. */
 import type { Argv } from 'yargs';
 import { selectBackend, type BackendChoice } from '../backend/select.ts';
+import { installSpeedups } from '../speed/install.ts';
+import { enableWasmThreads } from '../speed/wasm-threads.ts';
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 
@@ -10,9 +12,17 @@ export function withBackend<T>(y: Argv<T>) {
     default: (process.env.YOLO4_BACKEND as BackendChoice | undefined) ?? 'auto',
     describe: 'compute backend: auto tries tfjs-node-gpu, tfjs-node, wasm, cpu in that order (env YOLO4_BACKEND)',
     global: true,
+  }).option('threads', {
+    type: 'number',
+    default: process.env.YOLO4_THREADS ? Number(process.env.YOLO4_THREADS) : 1,
+    describe: 'wasm backend threads (env YOLO4_THREADS); more than the free cores makes it slower',
+    global: true,
   });
 }
 
-export async function useBackend(choice: string): Promise<void> {
+/** Selects the backend (with wasm threads if asked) and the faster gradient kernels for training. */
+export async function useBackend(choice: string, threads = Number(process.env.YOLO4_THREADS ?? 1)): Promise<void> {
+  if (threads > 1 && (choice === 'auto' || choice === 'wasm')) await enableWasmThreads({ threads });
   await selectBackend(choice as BackendChoice);
+  installSpeedups({ mish: false });
 }

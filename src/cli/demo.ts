@@ -5,7 +5,7 @@ import { formatStages, runDemo } from '../pipeline/demo.ts';
 import type { Strategy } from '../prune/index.ts';
 import { useBackend } from './common.ts';
 
-interface DemoArgs { out: string; epochs: number; amount: number; strategy: Strategy; backend: string }
+interface DemoArgs { out: string; epochs: number; amount: number; strategy: Strategy; backend: string; threads: number }
 
 const command = 'demo';
 const describe = 'The main job on shipped data: import Yolo-Fastest (COCO), eval, prune, eval, fine-tune, eval, predict';
@@ -19,7 +19,7 @@ function builder(y: Argv) {
 }
 
 async function handler(argv: ArgumentsCamelCase<DemoArgs>): Promise<void> {
-  await useBackend(argv.backend);
+  await useBackend(argv.backend, argv.threads);
   const bar = new cliProgress.SingleBar({ format: '  {epoch} |{bar}| {value}/{total} loss {loss} ETA {eta_formatted}', hideCursor: true }, cliProgress.Presets.shades_classic);
   const stages = await runDemo({
     outDir: path.resolve(argv.out), finetuneEpochs: argv.epochs, amount: argv.amount, strategy: argv.strategy,

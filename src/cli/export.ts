@@ -16,7 +16,7 @@ import { saveLayersModel } from '../io/model-files.ts';
 import type { Yolov4Config } from '../model/config.ts';
 import { useBackend } from './common.ts';
 
-interface ExportArgs { weights: string; format: 'darknet' | 'tfjs'; out: string; backend: string }
+interface ExportArgs { weights: string; format: 'darknet' | 'tfjs'; out: string; backend: string; threads: number }
 
 const command = 'export';
 const describe = 'Write a checkpoint as darknet .cfg + .weights (for darknet and OpenCV) or as a tfjs model directory';
@@ -54,7 +54,7 @@ scaleXY and the ${classes.length} class names.
 `;
 
 async function handler(argv: ArgumentsCamelCase<ExportArgs>): Promise<void> {
-  await useBackend(argv.backend);
+  await useBackend(argv.backend, argv.threads);
   const { model, config } = await loadWeights(argv.weights);
   try {
     if (argv.format === 'darknet') {

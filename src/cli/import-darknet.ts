@@ -73,8 +73,8 @@ function builder(y: Argv) {
     .example('$0 import-darknet yolov4-tiny.cfg --weights yolov4-tiny.weights --names coco.names --out checkpoints/tiny', 'a darknet model as a checkpoint');
 }
 
-async function handler(argv: ArgumentsCamelCase<DarknetImportArgs & { backend: string }>): Promise<void> {
-  await useBackend(argv.backend);
+async function handler(argv: ArgumentsCamelCase<DarknetImportArgs & { backend: string; threads: number }>): Promise<void> {
+  await useBackend(argv.backend, argv.threads);
   console.log(await importDarknetCheckpoint(argv));
 }
 

@@ -6,7 +6,7 @@ import { countTrainableParams } from '../model/yolov4.ts';
 import { useBackend } from './common.ts';
 import { darknetImportFlags, importDarknetCheckpoint } from './import-darknet.ts';
 
-interface ImportArgs { file: string; out: string; classesFile?: string; inputSize?: number; weights?: string; names?: string; bnEps?: string; backend: string }
+interface ImportArgs { file: string; out: string; classesFile?: string; inputSize?: number; weights?: string; names?: string; bnEps?: string; backend: string; threads: number }
 
 const command = 'import <file>';
 const describe = 'Convert PyTorch YOLOv4 weights (.pth) or a darknet model (.cfg + --weights) into a checkpoint';
@@ -21,7 +21,7 @@ function builder(y: Argv) {
 }
 
 async function handler(argv: ArgumentsCamelCase<ImportArgs>): Promise<void> {
-  await useBackend(argv.backend);
+  await useBackend(argv.backend, argv.threads);
   const namesFile = argv.classesFile ?? argv.names;
   if (argv.file.toLowerCase().endsWith('.cfg')) {
     console.log(await importDarknetCheckpoint({ cfg: argv.file, weights: argv.weights, names: namesFile, out: argv.out, inputSize: argv.inputSize, bnEps: argv.bnEps }));

@@ -5,7 +5,7 @@ import { buildYolov4 } from '../model/yolov4.ts';
 import { formatSummaryTable, summarizeModel } from '../model/summary.ts';
 import { useBackend } from './common.ts';
 
-interface InfoArgs { weights?: string; config?: string; inputSize?: number; json: boolean; allLayers: boolean; backend: string }
+interface InfoArgs { weights?: string; config?: string; inputSize?: number; json: boolean; allLayers: boolean; backend: string; threads: number }
 
 const command = 'info';
 const describe = 'Parameters, FLOPs and a per-layer table of a checkpoint, a .pth file or a config';
@@ -22,7 +22,7 @@ function builder(y: Argv) {
 }
 
 async function handler(argv: ArgumentsCamelCase<InfoArgs>): Promise<void> {
-  await useBackend(argv.backend);
+  await useBackend(argv.backend, argv.threads);
   let config: Yolov4Config;
   let model;
   let pruningSteps = 0;

@@ -20,7 +20,7 @@ import { useBackend } from './common.ts';
 interface PruneArgs {
   weights?: string; config?: string; out?: string; layer?: string; layers?: string[]; all: boolean; amount?: number; amounts?: string;
   strategy: Strategy; importance: Importance; roundTo: number; exclude?: string[]; groupReduction: string;
-  pruneHeadInputs: boolean; seed: number; inputSize?: number; dryRun: boolean; verify: boolean; json: boolean; backend: string;
+  pruneHeadInputs: boolean; seed: number; inputSize?: number; dryRun: boolean; verify: boolean; json: boolean; backend: string; threads: number;
   // --sensitivity
   sensitivity: boolean; data?: string; ratios?: string; limit?: number; proxy: boolean; proxyImages: number; top: number;
   // --iterative
@@ -125,7 +125,7 @@ export function parseRatios(text: string): number[] {
 }
 
 async function handler(argv: ArgumentsCamelCase<PruneArgs>): Promise<void> {
-  await useBackend(argv.backend);
+  await useBackend(argv.backend, argv.threads);
   if (argv.sensitivity) return runSensitivity(argv);
   if (argv.iterative) return runIterative(argv);
   const loaded = await loadModel(argv);

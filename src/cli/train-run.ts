@@ -69,7 +69,7 @@ function settingsFromFlags(a: Flags, defaults: Partial<TrainSettings>, inputSize
 }
 
 export async function runTraining(verb: 'train' | 'finetune', a: Flags, defaults: Partial<TrainSettings>): Promise<void> {
-  await useBackend(a.backend);
+  await useBackend(a.backend, a.threads);
   let model;
   let config: Yolov4Config;
   let pruning: Awaited<ReturnType<typeof loadWeights>>['pruning'] = [];
