@@ -1,0 +1,44 @@
+import './_backend.ts';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { findFfmpeg, predictVideo, probeVideo } from '../src/predict/video.ts';
+import { buildYolov4 } from '../src/model/yolov4.ts';
+import { resolveConfig } from '../src/model/config.ts';
+
+// The first 8 frames of the shared cockatoo clip (H.264 1280x720, 20 fps), cut with `ffmpeg -c copy`.
+const CLIP = 'test/fixtures/video/cockatoo_8frames.mp4';
+const ffmpeg = await findFfmpeg().catch(() => null);
+
+test('a real H.264 clip: same frame count, size and fps after detection and re-encoding', async () => {
+  if (!ffmpeg) {
+    console.log('  (skipped: no ffmpeg)');
+    return;
+  }
+  const config = resolveConfig({ widthMultiplier: 1 / 16, depthMultiplier: 0.2, numClasses: 2, inputSize: 64, classNames: ['a', 'b'] });
+  const model = buildYolov4(config);
+  const dir = mkdtempSync(join(tmpdir(), 'video-real-'));
+  try {
+    const input = await probeVideo(CLIP);
+    assert.equal([input.width, input.height], [1280, 720]);
+    const before = tf.memory().numTensors;
+    const out = join(dir, 'out.mp4');
+    const r = await predictVideo(model, config, CLIP, out, { conf: 0.5, batch: 2 });
+    assert.is(tf.memory().numTensors, before);
+    assert.is(r.frames, 8);
+    const written = await probeVideo(out);
+    assert.equal([written.width, written.height], [1280, 720]);
+    assert.is(written.fps, input.fps);
+    const frames = (await import('node:child_process')).spawnSync(ffmpeg, ['-v', 'error', '-i', out, '-f', 'null', '-', '-progress', 'pipe:1'], { encoding: 'utf8' });
+    const counted = [...frames.stdout.matchAll(/frame=(\d+)/g)].map((m) => Number(m[1])).pop();
+    assert.is(counted, 8);
+  } finally {
+    model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
