@@ -23,6 +23,7 @@ export function trainFlags(y: Argv, defaults: Partial<TrainSettings>) {
     .option('resume', { type: 'string', describe: 'continue an interrupted run from its directory (same settings, optimizer state and lr position)' })
     .option('epochs', { type: 'number', default: d.epochs, describe: 'number of epochs' })
     .option('batch', { type: 'number', default: d.batchSize, describe: 'images per batch' })
+    .option('subdivisions', { type: 'number', default: d.subdivisions, describe: 'split each batch into n micro-batches with averaged gradients (less memory; darknet\'s subdivisions)' })
     .option('img-size', { type: 'number', describe: 'square training input size, a multiple of 32 (default: the model config\'s)' })
     .option('optimizer', { choices: ['sgd', 'adam'], default: d.optimizer, describe: 'SGD with Nesterov momentum (reference) or Adam' })
     .option('lr0', { type: 'number', alias: 'lr', default: d.lr0, describe: 'initial learning rate (before batch scaling)' })
@@ -64,7 +65,7 @@ function settingsFromFlags(a: Flags, defaults: Partial<TrainSettings>, inputSize
     freezeEpochs: a.freezeEpochs, ema: a.ema, clipGradNorm: a.clipGrad, augment: a.augment, mosaic: a.mosaic === false ? 0 : a.mosaic,
     mixup: a.mixup === false ? 0 : a.mixup, mosaicEpochsFraction: a.mosaicFraction, multiScale: a.multiScale, labelSmoothing: a.labelSmoothing,
     focalObj: a.focal, valEvery: a.valEvery, valLimit: a.valLimit, savePeriod: a.savePeriod, seed: a.seed,
-    skipBad: a.skipBad, maxBatchesPerEpoch: a.maxBatches,
+    skipBad: a.skipBad, maxBatchesPerEpoch: a.maxBatches, subdivisions: a.subdivisions,
   });
 }
 

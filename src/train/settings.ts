@@ -48,6 +48,8 @@ export interface TrainSettings {
   skipBad: boolean;
   /** Stop each epoch after this many batches (0: all); for quick runs and tests. */
   maxBatchesPerEpoch: number;
+  /** Run each batch as this many micro-batches with averaged gradients (less memory, same step). */
+  subdivisions: number;
 }
 
 export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
@@ -83,6 +85,7 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   seed: 0,
   skipBad: false,
   maxBatchesPerEpoch: 0,
+  subdivisions: 1,
 };
 
 /** Li et al. retrain pruned networks at a constant, small lr; fine-tuning defaults follow that. */
@@ -107,6 +110,7 @@ export function resolveTrainSettings(...parts: Partial<TrainSettings>[]): TrainS
   positiveInt('epochs');
   positiveInt('batchSize');
   positiveInt('inputSize');
+  positiveInt('subdivisions');
   if (s.inputSize % 32 !== 0) throw new Error(`inputSize must be a multiple of 32, got ${s.inputSize}`);
   if (!(s.lr0 > 0) || !(s.lrMin >= 0)) throw new Error(`learning rates must be positive (lr0 ${s.lr0}, lrMin ${s.lrMin})`);
   if (s.optimizer !== 'sgd' && s.optimizer !== 'adam') throw new Error(`optimizer must be sgd or adam, got ${s.optimizer}`);

@@ -224,7 +224,7 @@ export async function trainModel(run: TrainRun): Promise<TrainResult> {
       }
       lr = learningRateAt(schedule, state.step);
       const size = s.multiScale ? pickScale(s.inputSize, s.seed, state.step) : s.inputSize;
-      const terms = trainStep(model, vars, optimizer, batch.images, batch.targets, { ...lossOpts, inputSize: [size, size] }, lr, s.clipGradNorm, size);
+      const terms = trainStep(model, vars, optimizer, batch.images, batch.targets, { ...lossOpts, inputSize: [size, size] }, lr, s.clipGradNorm, size, s.subdivisions);
       batch.images.dispose();
       ema?.update();
       state.step += 1;
@@ -298,7 +298,12 @@ export async function trainModel(run: TrainRun): Promise<TrainResult> {
   return { state, records, interrupted };
 }
 
-/** One optimizer step; returns the loss terms as numbers. Every tensor made here is disposed. */
+/**
+ * One optimizer step; returns the loss terms as numbers. With `subdivisions` k > 1 the batch runs
+ * as k micro-batches whose gradients are averaged before the one update (darknet's subdivisions):
+ * the same step in 1/k of the activation memory, BatchNorm seeing micro-batch statistics.
+ * Every tensor made here is disposed.
+ */
 export function trainStep(
   model: tf.LayersModel,
   vars: { name: string; variable: tf.Variable }[],
@@ -309,21 +314,44 @@ export function trainStep(
   lr: number,
   clipGradNorm: number,
   size: number,
+  subdivisions = 1,
 ): { total: number; box: number; obj: number; cls: number } {
-  let parts: tf.Scalar[] = [];
-  const { value, grads } = tf.variableGrads(() => {
-    const x = size === images.shape[1] ? images : tf.image.resizeBilinear(images, [size, size]);
-    const outputs = model.apply(x, { training: true }) as tf.Tensor[];
-    const l = yoloLoss(outputs, targets, lossOpts);
-    parts = [tf.keep(l.box), tf.keep(l.obj), tf.keep(l.cls)];
-    return l.total;
-  }, vars.map((v) => v.variable));
-  let g: Record<string, tf.Tensor> = grads;
-  if (clipGradNorm > 0) g = clipByGlobalNorm(grads, clipGradNorm).grads;
+  const n = images.shape[0];
+  const k = Math.max(1, Math.min(subdivisions, n));
+  const per = Math.ceil(n / k);
+  let sums: Record<string, tf.Tensor> = {};
+  const totals = { total: 0, box: 0, obj: 0, cls: 0 };
+  for (let start = 0; start < n; start += per) {
+    const count = Math.min(per, n - start);
+    const weight = count / n;
+    let parts: tf.Scalar[] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      const slice = count === n ? images : tf.slice(images, [start, 0, 0, 0], [count, -1, -1, -1]);
+      const x = size === images.shape[1] ? slice : tf.image.resizeBilinear(slice, [size, size]);
+      const outputs = model.apply(x, { training: true }) as tf.Tensor[];
+      const l = yoloLoss(outputs, targets.slice(start, start + count), lossOpts);
+      parts = [tf.keep(l.box), tf.keep(l.obj), tf.keep(l.cls)];
+      return l.total;
+    }, vars.map((v) => v.variable));
+    const [total, box, obj, cls] = [value, ...parts].map((t) => t.dataSync()[0]);
+    totals.total += weight * total;
+    totals.box += weight * box;
+    totals.obj += weight * obj;
+    totals.cls += weight * cls;
+    tf.dispose([value, ...parts]);
+    // Accumulate weight * grad so the update equals the mean over micro-batches.
+    const next: Record<string, tf.Tensor> = {};
+    for (const [name, g] of Object.entries(grads)) {
+      next[name] = tf.tidy(() => (sums[name] ? tf.add(sums[name], tf.mul(g, weight)) : weight === 1 ? g.clone() : tf.mul(g, weight)));
+    }
+    tf.dispose([...Object.values(grads), ...Object.values(sums)]);
+    sums = next;
+  }
+  let g: Record<string, tf.Tensor> = sums;
+  if (clipGradNorm > 0) g = clipByGlobalNorm(sums, clipGradNorm).grads;
   optimizer.apply(vars.filter((v) => g[v.variable.name]).map((v) => ({ ...v, grad: g[v.variable.name] })), lr);
-  const [total, box, obj, cls] = [value, ...parts].map((t) => t.dataSync()[0]);
-  tf.dispose([value, ...parts, ...Object.values(g)]);
-  return { total, box, obj, cls };
+  tf.dispose(Object.values(g));
+  return totals;
 }
 
 /** Deterministic multi-scale choice: [0.5, 1.5] x size in steps of 32. */
