@@ -49,6 +49,8 @@ const argv = await yargs(hideBin(process.argv))
   .option('val', { type: 'number', default: 100, describe: 'generated held-out images (mAP is measured on all of them)' })
   .option('size', { type: 'number', default: 128, describe: 'longer side of the generated images' })
   .option('data-seed', { type: 'number', default: 0, describe: 'seed of the generated dataset' })
+  .option('objects', { type: 'string', default: '1,4', describe: 'shapes per image, min,max' })
+  .option('object-size', { type: 'string', default: '0.08,0.4', describe: 'shape side as a fraction of the shorter image side, lo,hi' })
   // model
   .option('width', { type: 'number', default: 0.25, describe: 'width multiplier of YOLOv4' })
   .option('depth', { type: 'number', default: 0.34, describe: 'depth multiplier of YOLOv4 (residual blocks per stage)' })
@@ -89,7 +91,14 @@ log(`load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')} on ${os.ava
 
 // ---- data -----------------------------------------------------------------------------------------
 const dataDir = path.join(out, 'data');
-const dataKey = { train: argv.train, val: argv.val, size: argv.size, seed: argv.dataSeed, generator: 'src/data/shapes.ts' };
+const pair = (flag: string, v: string): [number, number] => {
+  const p = v.split(',').map(Number);
+  if (p.length !== 2 || !p.every(Number.isFinite)) throw new Error(`--${flag} takes two numbers "a,b", got "${v}"`);
+  return [p[0], p[1]];
+};
+const objects = pair('objects', argv.objects);
+const objectSize = pair('object-size', argv.objectSize);
+const dataKey = { train: argv.train, val: argv.val, size: argv.size, seed: argv.dataSeed, objects, objectSize, generator: 'src/data/shapes.ts' };
 const keyFile = path.join(out, 'data.params.json');
 const configPath = path.join(out, 'data.json');
 const have = existsSync(keyFile) && existsSync(configPath) && readFileSync(keyFile, 'utf8') === JSON.stringify(dataKey);
@@ -97,7 +106,7 @@ const tData = performance.now();
 if (!have) {
   log(`generating ${argv.train} + ${argv.val} shape images of ${argv.size} px in ${dataDir}`);
   await mkdir(out, { recursive: true });
-  await generateShapesDataset({ outDir: dataDir, train: argv.train, val: argv.val, size: argv.size, seed: argv.dataSeed, configPath, name: 'shapes' });
+  await generateShapesDataset({ outDir: dataDir, train: argv.train, val: argv.val, size: argv.size, seed: argv.dataSeed, objects, objectSize, configPath, name: 'shapes' });
   await writeFile(keyFile, JSON.stringify(dataKey));
 } else {
   log(`reusing the dataset in ${dataDir}`);

@@ -6,6 +6,8 @@
  * Boxes are the tight bounds of the pixels actually painted (pixel centres inside the shape), and
  * `area` is the painted pixel count. Backgrounds are low-saturation (channel spread <= ~30) and shapes
  * strongly saturated (spread >= ~100), so a shape's pixels can be told apart by colour alone.
+ * `objects` and `objectSize` change how many shapes an image holds and how large they are (defaults:
+ * 1-4 shapes of 8-40 % of the shorter side; the same defaults give the same files as before).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -57,8 +59,18 @@ function triangleInside(p: [number, number][]): Inside {
   };
 }
 
+/** What a rendered image may hold (the defaults are the original generator's). */
+export interface ShapesRenderOptions {
+  /** Objects per image, [min, max] inclusive (default [1, 4]); fewer when no free place is found. */
+  objects?: [number, number];
+  /** Side of an object's square, as a fraction of the shorter image side, [lo, hi] (default [0.08, 0.4]). */
+  objectSize?: [number, number];
+}
+
 /** Renders one image of `width x height`. */
-export function renderShapesImage(rng: Rng, width: number, height: number): ShapesImage {
+export function renderShapesImage(rng: Rng, width: number, height: number, opts: ShapesRenderOptions = {}): ShapesImage {
+  const [minObjects, maxObjects] = opts.objects ?? [1, 4];
+  const [sizeLo, sizeHi] = opts.objectSize ?? [0.08, 0.4];
   const data = new Uint8Array(width * height * 3);
   // Background: a gray level with a soft gradient, per-pixel gray noise and a little colour noise.
   const base = rng.uniform(60, 190);
@@ -73,14 +85,14 @@ export function renderShapesImage(rng: Rng, width: number, height: number): Shap
     }
   }
 
-  const count = 1 + rng.int(4);
+  const count = minObjects + rng.int(maxObjects - minObjects + 1);
   const taken: [number, number, number, number][] = [];
   const objects: ShapeObject[] = [];
   const minSide = Math.min(width, height);
   for (let k = 0; k < count; k++) {
     for (let tries = 0; tries < 50; tries++) {
       const classId = rng.int(3);
-      const s = Math.max(8, Math.floor(minSide * rng.uniform(0.08, 0.4)));
+      const s = Math.max(8, Math.floor(minSide * rng.uniform(sizeLo, sizeHi)));
       const x0 = rng.uniform(1, width - s - 1);
       const y0 = rng.uniform(1, height - s - 1);
       // Reserved area (with a 2 px margin) must not touch another shape.
@@ -150,6 +162,10 @@ export interface ShapesOptions {
   configPath?: string | null;
   /** Dataset name in the config (default the folder's name). */
   name?: string;
+  /** Objects per image, [min, max] (default [1, 4]). */
+  objects?: [number, number];
+  /** Object side as a fraction of the shorter image side (default [0.08, 0.4]). */
+  objectSize?: [number, number];
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -171,6 +187,15 @@ export async function generateShapesDataset(opts: ShapesOptions): Promise<Shapes
   const out = resolve(opts.outDir);
   const fmt = opts.format ?? 'jpg';
   const seed = opts.seed ?? 0;
+  const render: ShapesRenderOptions = { objects: opts.objects, objectSize: opts.objectSize };
+  const [minObjects, maxObjects] = render.objects ?? [1, 4];
+  if (!(Number.isInteger(minObjects) && Number.isInteger(maxObjects) && minObjects >= 1 && maxObjects >= minObjects)) {
+    throw new RangeError(`objects must be [min, max] integers with 1 <= min <= max, got ${JSON.stringify(render.objects)}`);
+  }
+  const [sizeLo, sizeHi] = render.objectSize ?? [0.08, 0.4];
+  if (!(sizeLo > 0 && sizeHi >= sizeLo && sizeHi < 1)) {
+    throw new RangeError(`objectSize must be [lo, hi] with 0 < lo <= hi < 1, got ${JSON.stringify(render.objectSize)}`);
+  }
   const total = opts.train + opts.val;
   let done = 0;
   const result: ShapesResult = {
@@ -195,7 +220,7 @@ export async function generateShapesDataset(opts: ShapesOptions): Promise<Shapes
       const w = opts.size;
       const h = Math.max(8, Math.round(opts.size * rng.uniform(0.75, 1)));
       const [width, height] = rng.chance(0.5) ? [w, h] : [h, w];
-      const r = renderShapesImage(rng, width, height);
+      const r = renderShapesImage(rng, width, height, render);
       const fileName = `${String(i + 1).padStart(6, '0')}.${fmt}`;
       const img = sharp(Buffer.from(r.image.data.buffer, r.image.data.byteOffset, r.image.data.length), { raw: { width, height, channels: 3 } });
       await (fmt === 'png' ? img.png() : img.jpeg({ quality: 92 })).toFile(join(dir, fileName));
