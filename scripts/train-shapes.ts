@@ -66,6 +66,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('weight-decay', { type: 'number', default: 5e-4 })
   .option('augment', { type: 'boolean', default: false, describe: 'the reference augmentation (scale, jitter, placement, flip, HSV); mosaic/mixup stay off' })
   .option('mosaic', { type: 'number', default: 0, describe: 'mosaic probability (with --augment)' })
+  .option('focal', { type: 'boolean', default: false, describe: 'focal loss for objectness (reference focal_loss)' })
   .option('val-every', { type: 'number', default: 2, describe: 'validation mAP every n epochs (0: only at the end)' })
   .option('max-batches', { type: 'number', default: 0, describe: 'cap batches per epoch (0: all); for timing runs' })
   .option('seed', { type: 'number', default: 0, describe: 'seed of shuffling / augmentation' })
@@ -184,6 +185,7 @@ const common: Partial<TrainSettings> = {
   mosaic: argv.mosaic,
   mixup: 0,
   multiScale: false,
+  focalObj: argv.focal,
   valLimit: 0,
   savePeriod: 0,
   maxBatchesPerEpoch: argv.maxBatches,
