@@ -21,7 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendChoice } from '../src/backend/select.ts';
 import { loadDatasetConfig, openDataset } from '../src/data/dataset-config.ts';
 import { generateShapesDataset, SHAPE_CLASSES } from '../src/data/shapes.ts';
@@ -29,7 +29,7 @@ import type { Dataset } from '../src/data/types.ts';
 import { loadGroundTruth } from '../src/eval/coco-io.ts';
 import type { CocoGroundTruth } from '../src/eval/coco-types.ts';
 import { evaluateModelOnDataset } from '../src/eval/evaluate-model.ts';
-import { saveCheckpoint } from '../src/io/checkpoint.ts';
+import { loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.ts';
 import { resolveConfig, STANDARD_ANCHORS, type Anchor, type Yolov4Config } from '../src/model/config.ts';
 import { summarizeModel } from '../src/model/summary.ts';
 import { buildYolov4 } from '../src/model/yolov4.ts';
@@ -70,6 +70,8 @@ const argv = await yargs(hideBin(process.argv))
   .option('val-every', { type: 'number', default: 2, describe: 'validation mAP every n epochs (0: only at the end)' })
   .option('max-batches', { type: 'number', default: 0, describe: 'cap batches per epoch (0: all); for timing runs' })
   .option('seed', { type: 'number', default: 0, describe: 'seed of shuffling / augmentation' })
+  .option('prior-bias', { type: 'boolean', default: true, describe: 'start the output convs at the class/objectness priors (objectness ~1 per head grid, classes 1/C), as YOLOv5 does' })
+  .option('weights', { type: 'string', describe: 'skip training: start from this checkpoint (e.g. <out>/train/last) and only prune + fine-tune' })
   // pruning + fine-tuning
   .option('prune', { type: 'number', default: 0.5, describe: 'fraction of every prunable group to remove (0: skip pruning)' })
   .option('finetune-epochs', { type: 'number', default: 3, describe: 'fine-tuning epochs of the pruned model' })
@@ -122,7 +124,7 @@ const valGt = await loadGroundTruth((dataConfig.val as { annotations: string }).
 const anchors: Anchor[] = argv.anchors === 'scaled'
   ? STANDARD_ANCHORS.map(([w, h]) => [Math.round((w * input) / 416 * 10) / 10, Math.round((h * input) / 416 * 10) / 10])
   : STANDARD_ANCHORS.map(([w, h]) => [w, h]);
-const config: Yolov4Config = resolveConfig({
+let config: Yolov4Config = resolveConfig({
   name: `yolov4-shapes-w${argv.width}-d${argv.depth}`,
   numClasses: SHAPE_CLASSES.length,
   classNames: [...SHAPE_CLASSES],
@@ -131,7 +133,37 @@ const config: Yolov4Config = resolveConfig({
   widthMultiplier: argv.width,
   depthMultiplier: argv.depth,
 });
-const model = buildYolov4(config);
+let model: tf.LayersModel;
+if (argv.weights) {
+  const loaded = await loadCheckpoint(argv.weights);
+  model = loaded.model;
+  config = loaded.meta.config;
+  if (config.inputSize !== input) throw new Error(`${argv.weights} was trained at ${config.inputSize} px, not ${input}; pass --input ${config.inputSize}`);
+} else {
+  model = buildYolov4(config);
+  if (argv.priorBias) setPriorBiases(model, config, input);
+}
+
+/**
+ * YOLOv5's bias initialisation of the output convs (its `_initialize_biases`): objectness starts at
+ * about one object per head grid instead of p = 0.5 everywhere, and every class at 1 / C. Otherwise the
+ * first epoch is mostly spent pushing thousands of cells' objectness down from 0.5.
+ */
+function setPriorBiases(m: tf.LayersModel, c: Yolov4Config, size: number): void {
+  const k = 5 + c.numClasses;
+  const strides = [32, 16, 8];
+  c.anchorMask.forEach((mask, head) => {
+    const layer = m.getLayer(`yolo_head${head + 1}.1`);
+    const [kernel, bias] = layer.getWeights();
+    const b = bias.dataSync().slice();
+    const cells = (size / strides[head]) ** 2;
+    mask.forEach((_, a) => {
+      b[a * k + 4] = Math.log(1 / cells);
+      for (let j = 0; j < c.numClasses; j++) b[a * k + 5 + j] = Math.log(1 / (c.numClasses - 1));
+    });
+    layer.setWeights([kernel, tf.tensor1d(b)]);
+  });
+}
 
 // ---- helpers --------------------------------------------------------------------------------------
 interface Stage {
@@ -212,15 +244,19 @@ const trainSettings = resolveTrainSettings(common, {
 });
 const s0 = summarizeModel(model, input);
 log(`model ${config.name}: ${s0.params.toLocaleString('en-US')} params, ${(s0.flops / 1e9).toFixed(3)} GFLOPs at ${input}, blocks [${config.blocks}], anchors ${JSON.stringify(anchors)}`);
-log(`train: ${trainSet.items.length} images, val ${valSet.items.length}; ${argv.epochs} epochs x ${Math.floor(trainSet.items.length / argv.batch)} batches of ${argv.batch}, ` +
+if (!argv.weights) log(`train: ${trainSet.items.length} images, val ${valSet.items.length}; ${argv.epochs} epochs x ${Math.floor(trainSet.items.length / argv.batch)} batches of ${argv.batch}, ` +
   `${argv.optimizer} lr ${argv.lr} -> ${argv.lrMin} cosine, augment ${argv.augment ? `on (mosaic ${argv.mosaic})` : 'off'}  [${backend.name}]`);
 const tTrain = performance.now();
-await trainModel({
-  model, config, trainSet, valSet, valGroundTruth: valGt, runDir: path.join(out, 'train'), settings: trainSettings,
-  source: { kind: 'train-shapes' }, hooks: epochHooks('train', argv.epochs),
-});
+if (argv.weights) {
+  log(`not training: loaded ${argv.weights}`);
+} else {
+  await trainModel({
+    model, config, trainSet, valSet, valGroundTruth: valGt, runDir: path.join(out, 'train'), settings: trainSettings,
+    source: { kind: 'train-shapes' }, hooks: epochHooks('train', argv.epochs),
+  });
+}
 const trainSeconds = (performance.now() - tTrain) / 1000;
-const stages: Stage[] = [await measure('trained', model, trainSeconds)];
+const stages: Stage[] = [await measure(argv.weights ? 'loaded' : 'trained', model, trainSeconds)];
 log(`trained: AP50 ${stages[0].AP50.toFixed(4)}, AP ${stages[0].AP.toFixed(4)} after ${trainSeconds.toFixed(0)} s of training`);
 
 // ---- 2. prune -------------------------------------------------------------------------------------
