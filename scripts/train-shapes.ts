@@ -54,6 +54,7 @@ const argv = await yargs(hideBin(process.argv))
   // model
   .option('width', { type: 'number', default: 0.25, describe: 'width multiplier of YOLOv4' })
   .option('depth', { type: 'number', default: 0.34, describe: 'depth multiplier of YOLOv4 (residual blocks per stage)' })
+  .option('min-channels', { type: 'number', default: 0, describe: 'no conv narrower than this (widens the thin early layers of a small --width; 0: off)' })
   .option('input', { type: 'number', describe: 'network input size, a multiple of 32 (default: --size rounded up to 32)' })
   .option('anchors', { choices: ['scaled', 'standard'] as const, default: 'scaled' as const, describe: 'reference anchors x input/416, or as they are (for 416)' })
   // training
@@ -67,6 +68,8 @@ const argv = await yargs(hideBin(process.argv))
   .option('augment', { type: 'boolean', default: false, describe: 'the reference augmentation (scale, jitter, placement, flip, HSV); mosaic/mixup stay off' })
   .option('mosaic', { type: 'number', default: 0, describe: 'mosaic probability (with --augment)' })
   .option('focal', { type: 'boolean', default: false, describe: 'focal loss for objectness (reference focal_loss)' })
+  .option('cls-gain', { type: 'number', default: 0, describe: 'class loss weight (0: the reference\'s classes/80 = 0.0375 here)' })
+  .option('box-gain', { type: 'number', default: 0, describe: 'box loss weight (0: the reference\'s 0.05)' })
   .option('val-every', { type: 'number', default: 2, describe: 'validation mAP every n epochs (0: only at the end)' })
   .option('max-batches', { type: 'number', default: 0, describe: 'cap batches per epoch (0: all); for timing runs' })
   .option('seed', { type: 'number', default: 0, describe: 'seed of shuffling / augmentation' })
@@ -125,7 +128,7 @@ const anchors: Anchor[] = argv.anchors === 'scaled'
   ? STANDARD_ANCHORS.map(([w, h]) => [Math.round((w * input) / 416 * 10) / 10, Math.round((h * input) / 416 * 10) / 10])
   : STANDARD_ANCHORS.map(([w, h]) => [w, h]);
 let config: Yolov4Config = resolveConfig({
-  name: `yolov4-shapes-w${argv.width}-d${argv.depth}`,
+  name: `yolov4-shapes-w${argv.width}-d${argv.depth}${argv.minChannels > 0 ? `-min${argv.minChannels}` : ''}`,
   numClasses: SHAPE_CLASSES.length,
   classNames: [...SHAPE_CLASSES],
   inputSize: input,
@@ -133,6 +136,11 @@ let config: Yolov4Config = resolveConfig({
   widthMultiplier: argv.width,
   depthMultiplier: argv.depth,
 });
+if (argv.minChannels > 0) {
+  // Every conv at least minChannels wide; residual partners stay equal since the same rule maps them.
+  const widths = Object.fromEntries(Object.entries(config.widths).map(([name, c]) => [name, Math.max(c, argv.minChannels)]));
+  config = resolveConfig({ ...config, widths });
+}
 let model: tf.LayersModel;
 if (argv.weights) {
   const loaded = await loadCheckpoint(argv.weights);
@@ -218,6 +226,8 @@ const common: Partial<TrainSettings> = {
   mixup: 0,
   multiScale: false,
   focalObj: argv.focal,
+  clsGain: argv.clsGain,
+  boxGain: argv.boxGain,
   valLimit: 0,
   savePeriod: 0,
   maxBatchesPerEpoch: argv.maxBatches,

@@ -28,6 +28,7 @@ export interface OptimizerState {
 export class Optimizer {
   step = 0;
   private slots = new Map<string, tf.Variable>();
+  private decayCache?: { key: string; vector: tf.Tensor1D };
 
   constructor(readonly opts: OptimizerOptions, private readonly decayed: (variableName: string) => boolean) {}
 
@@ -37,30 +38,60 @@ export class Optimizer {
    */
   apply(entries: { name: string; variable: tf.Variable; grad: tf.Tensor }[], lr: number): void {
     this.step += 1;
+    if (entries.length === 0) return;
     const { kind, momentum, nesterov, beta1, beta2, epsilon, weightDecay } = this.opts;
+    // All variables are updated as one flat vector: the same float32 operations element by element
+    // as a per-variable loop, but ~15 kernel calls instead of ~13 per variable, which dominated the
+    // step time of small models.
+    const sizes = entries.map((e) => e.variable.size);
+    const flat = (ts: tf.Tensor[]) => (ts.length === 1 ? tf.reshape(ts[0], [-1]) : tf.concat(ts.map((t) => tf.reshape(t, [-1]))));
+    const offsets = sizes.map(((sum) => (n: number) => (sum += n) - n)(0));
+    // Cut in JS: on wasm, SplitV and Slice each cost ~1 ms per piece here (they read the whole
+    // vector), while one read plus a new tensor per variable costs microseconds.
+    const scatter = (vector: tf.Tensor, targets: tf.Variable[]) => {
+      const values = vector.dataSync() as Float32Array;
+      targets.forEach((t, i) => t.assign(tf.tensor(values.slice(offsets[i], offsets[i] + sizes[i]), t.shape, 'float32')));
+    };
+    const decay = weightDecay > 0 ? this.decayVector(entries, weightDecay) : undefined;
     tf.tidy(() => {
-      for (const { name, variable: v, grad } of entries) {
-        let g = grad;
-        if (weightDecay > 0 && this.decayed(name)) g = tf.add(g, tf.mul(v, weightDecay));
-        if (kind === 'sgd') {
-          const buf = this.slot(name, v, 'momentum');
-          const next = tf.add(tf.mul(buf, momentum), g);
-          buf.assign(next);
-          const d = nesterov ? tf.add(g, tf.mul(next, momentum)) : next;
-          v.assign(tf.sub(v, tf.mul(d, lr)));
-        } else {
-          const m = this.slot(name, v, 'm');
-          const s = this.slot(name, v, 'v');
-          const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
-          const s1 = tf.add(tf.mul(s, beta2), tf.mul(tf.square(g), 1 - beta2));
-          m.assign(m1);
-          s.assign(s1);
-          const mHat = tf.div(m1, 1 - beta1 ** this.step);
-          const sHat = tf.div(s1, 1 - beta2 ** this.step);
-          v.assign(tf.sub(v, tf.mul(tf.div(mHat, tf.add(tf.sqrt(sHat), epsilon)), lr)));
-        }
+      const vars = entries.map((e) => e.variable);
+      const p = flat(vars);
+      let g = flat(entries.map((e) => e.grad));
+      if (decay) g = tf.add(g, tf.mul(p, decay));
+      if (kind === 'sgd') {
+        const bufs = entries.map((e) => this.slot(e.name, e.variable, 'momentum'));
+        const next = tf.add(tf.mul(flat(bufs), momentum), g);
+        const d = nesterov ? tf.add(g, tf.mul(next, momentum)) : next;
+        scatter(next, bufs);
+        scatter(tf.sub(p, tf.mul(d, lr)), vars);
+      } else {
+        const ms = entries.map((e) => this.slot(e.name, e.variable, 'm'));
+        const ss = entries.map((e) => this.slot(e.name, e.variable, 'v'));
+        const m1 = tf.add(tf.mul(flat(ms), beta1), tf.mul(g, 1 - beta1));
+        const s1 = tf.add(tf.mul(flat(ss), beta2), tf.mul(tf.square(g), 1 - beta2));
+        const mHat = tf.div(m1, 1 - beta1 ** this.step);
+        const sHat = tf.div(s1, 1 - beta2 ** this.step);
+        scatter(m1, ms);
+        scatter(s1, ss);
+        scatter(tf.sub(p, tf.mul(tf.div(mHat, tf.add(tf.sqrt(sHat), epsilon)), lr)), vars);
       }
     });
+  }
+
+  /** weightDecay where the variable is decayed, 0 elsewhere, in the flat layout; cached per layout. */
+  private decayVector(entries: { name: string; variable: tf.Variable }[], weightDecay: number): tf.Tensor1D {
+    const key = `${weightDecay}|${entries.map((e) => `${e.name}:${e.variable.size}`).join('|')}`;
+    if (this.decayCache?.key !== key) {
+      this.decayCache?.vector.dispose();
+      const values = new Float32Array(entries.reduce((n, e) => n + e.variable.size, 0));
+      let off = 0;
+      for (const e of entries) {
+        if (this.decayed(e.name)) values.fill(weightDecay, off, off + e.variable.size);
+        off += e.variable.size;
+      }
+      this.decayCache = { key, vector: tf.tensor1d(values) };
+    }
+    return this.decayCache.vector;
   }
 
   private slot(name: string, v: tf.Variable, slot: string): tf.Variable {
@@ -110,6 +141,8 @@ export class Optimizer {
   dispose(): void {
     for (const s of this.slots.values()) s.dispose();
     this.slots.clear();
+    this.decayCache?.vector.dispose();
+    this.decayCache = undefined;
   }
 }
 

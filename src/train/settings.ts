@@ -38,6 +38,9 @@ export interface TrainSettings {
   multiScale: boolean;
   labelSmoothing: number;
   focalObj: boolean;
+  /** Loss gains; 0 means the reference's: box 0.05, classes numClasses / 80 (tiny for few classes). */
+  boxGain: number;
+  clsGain: number;
   /** Validate (mAP) every n epochs (0: only val loss) and on the last epoch. */
   valEvery: number;
   /** Only the first n val images for mAP (0: all). */
@@ -79,6 +82,8 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   multiScale: false,
   labelSmoothing: 0,
   focalObj: false,
+  boxGain: 0,
+  clsGain: 0,
   valEvery: 10,
   valLimit: 0,
   savePeriod: 0,
@@ -114,6 +119,7 @@ export function resolveTrainSettings(...parts: Partial<TrainSettings>[]): TrainS
   if (s.inputSize % 32 !== 0) throw new Error(`inputSize must be a multiple of 32, got ${s.inputSize}`);
   if (!(s.lr0 > 0) || !(s.lrMin >= 0)) throw new Error(`learning rates must be positive (lr0 ${s.lr0}, lrMin ${s.lrMin})`);
   if (s.optimizer !== 'sgd' && s.optimizer !== 'adam') throw new Error(`optimizer must be sgd or adam, got ${s.optimizer}`);
+  if (!(s.boxGain >= 0) || !(s.clsGain >= 0)) throw new Error(`loss gains must be >= 0 (boxGain ${s.boxGain}, clsGain ${s.clsGain})`);
   if (!['cosine', 'step', 'constant'].includes(s.schedule)) throw new Error(`schedule must be cosine, step or constant, got ${s.schedule}`);
   return s;
 }

@@ -201,6 +201,9 @@ export async function trainModel(run: TrainRun): Promise<TrainResult> {
     inputSize: [s.inputSize, s.inputSize],
     labelSmoothing: s.labelSmoothing,
     focalObj: s.focalObj,
+    // Settings from before the gains existed have no field: undefined keeps the reference's.
+    boxWeight: s.boxGain || undefined,
+    clsWeight: s.clsGain || undefined,
     // The reference's per-head objectness balance; two-head (tiny) models use its first two values.
     balance: config.anchorMask.length <= 3 ? [0.4, 1, 4].slice(0, config.anchorMask.length) : config.anchorMask.map(() => 1),
   };
@@ -340,9 +343,13 @@ export function trainStep(
     totals.cls += weight * cls;
     tf.dispose([value, ...parts]);
     // Accumulate weight * grad so the update equals the mean over micro-batches.
+    if (weight === 1) {
+      sums = grads; // one micro-batch: the gradients are the sums
+      continue;
+    }
     const next: Record<string, tf.Tensor> = {};
     for (const [name, g] of Object.entries(grads)) {
-      next[name] = tf.tidy(() => (sums[name] ? tf.add(sums[name], tf.mul(g, weight)) : weight === 1 ? g.clone() : tf.mul(g, weight)));
+      next[name] = tf.tidy(() => (sums[name] ? tf.add(sums[name], tf.mul(g, weight)) : tf.mul(g, weight)));
     }
     tf.dispose([...Object.values(grads), ...Object.values(sums)]);
     sums = next;
