@@ -69,6 +69,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('mosaic', { type: 'number', default: 0, describe: 'mosaic probability (with --augment)' })
   .option('focal', { type: 'boolean', default: false, describe: 'focal loss for objectness (reference focal_loss)' })
   .option('cls-gain', { type: 'number', default: 0, describe: 'class loss weight (0: the reference\'s classes/80 = 0.0375 here)' })
+  .option('anchor-iou', { type: 'number', default: 0, describe: 'darknet iou_thresh: also assign boxes to anchors with shape IoU above it (0: best only)' })
   .option('box-gain', { type: 'number', default: 0, describe: 'box loss weight (0: the reference\'s 0.05)' })
   .option('val-every', { type: 'number', default: 2, describe: 'validation mAP every n epochs (0: only at the end)' })
   .option('max-batches', { type: 'number', default: 0, describe: 'cap batches per epoch (0: all); for timing runs' })
@@ -228,6 +229,7 @@ const common: Partial<TrainSettings> = {
   focalObj: argv.focal,
   clsGain: argv.clsGain,
   boxGain: argv.boxGain,
+  anchorIouThreshold: argv.anchorIou,
   valLimit: 0,
   savePeriod: 0,
   maxBatchesPerEpoch: argv.maxBatches,

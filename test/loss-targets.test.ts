@@ -55,6 +55,33 @@ test('small and medium boxes go to heads 2 and 1', () => {
   assert.is(heads[1].positives[0], ((1 * 26 + 13) * 26 + 13) * 3 + 1);
 });
 
+test('anchorIouThreshold (darknet iou_thresh) adds every anchor whose shape IoU is above it', () => {
+  // 20x20 px: IoU with anchors 0..4 = 0.48, 0.540 (best), 0.357, 400/2700 = 0.148, 400/4180 = 0.096.
+  // 60x50 px: anchor 4 0.718 (best), 3 1800/3900 = 0.462, 2 1120/3000 = 0.373, 5 3000/10512 = 0.285,
+  //           1 684/3000 = 0.228, 6 3000/15620 = 0.192, 0 192/3000 = 0.064.
+  const rows = [Float32Array.from([0.1, 0.9, 20 / 416, 20 / 416, 3, 0.5, 0.5, 60 / 416, 50 / 416, 5])];
+  const at = (thr: number | undefined) => buildTargets(rows, { ...opts416, anchorIouThreshold: thr });
+  const cell52 = (46 * 52 + 5) * 3; // box 1 on head 2: i 5, j 46
+  const cell52b = (26 * 52 + 26) * 3; // box 2 on head 2: i = j = 26
+  const cell26 = (13 * 26 + 13) * 3; // box 2 on head 1
+  // 0.213 (yolov4.cfg): box 1 -> anchors 0, 1, 2 (head 2, slots 0-2); box 2 -> anchors 1, 2 (head 2 slots 1, 2), 3, 4, 5 (head 1).
+  let h = at(0.213);
+  assert.equal(Array.from(h[0].positives), []);
+  assert.equal(Array.from(h[1].positives), [cell26, cell26 + 1, cell26 + 2]);
+  assert.equal(Array.from(h[2].positives), [cell52b + 1, cell52b + 2, cell52, cell52 + 1, cell52 + 2]);
+  // Every positive of a box carries that box's class and the same box target.
+  assert.equal(Array.from(h[2].clsTarget.subarray((cell52b + 2) * 80, (cell52b + 2) * 80 + 80)).indexOf(1), 5);
+  assert.equal(Array.from(h[1].boxTarget.subarray(cell26 * 4, cell26 * 4 + 4)), Array.from(h[1].boxTarget.subarray((cell26 + 2) * 4, (cell26 + 2) * 4 + 4)));
+  // 0.4: box 1 -> anchors 0, 1; box 2 -> anchors 4, 3.
+  h = at(0.4);
+  assert.equal(Array.from(h[1].positives), [cell26, cell26 + 1]);
+  assert.equal(Array.from(h[2].positives), [cell52, cell52 + 1]);
+  // Unset: the best anchor only, as before.
+  h = at(undefined);
+  assert.equal(h.map((x) => x.positives.length), [0, 1, 1]);
+  assert.throws(() => at(1), /anchorIouThreshold/);
+});
+
 test('non-square input: column from cx*W, row from cy*H', () => {
   // 64 high x 96 wide: heads 2x3, 4x6, 8x12. Box 0.3 x 0.3 is 28.8 x 19.2 px: best anchor 2 (40x28): head 2.
   const heads = buildTargets([Float32Array.from([0.8, 0.3, 0.3, 0.3, 0])], {

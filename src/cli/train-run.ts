@@ -47,6 +47,7 @@ export function trainFlags(y: Argv, defaults: Partial<TrainSettings>) {
     .option('label-smoothing', { type: 'number', default: d.labelSmoothing, describe: 'class label smoothing (0: off)' })
     .option('focal', { type: 'boolean', default: d.focalObj, describe: 'focal loss for objectness' })
     .option('box-gain', { type: 'number', default: d.boxGain, describe: 'weight of the CIoU box loss (0: the reference\'s 0.05)' })
+    .option('anchor-iou', { type: 'number', default: d.anchorIouThreshold, describe: 'darknet\'s iou_thresh (0.213 in yolov4.cfg): a box is also a positive for every anchor with shape IoU above it (0: best anchor only)' })
     .option('cls-gain', { type: 'number', default: d.clsGain, describe: 'weight of the class loss (0: the reference\'s classes/80, which is small for few classes)' })
     .option('val-every', { type: 'number', default: d.valEvery, describe: 'validation mAP every n epochs (and at the end); val loss every epoch' })
     .option('val-limit', { type: 'number', default: d.valLimit, describe: 'only the first n val images for mAP (0: all)' })
@@ -66,7 +67,7 @@ function settingsFromFlags(a: Flags, defaults: Partial<TrainSettings>, inputSize
     warmupEpochs: a.warmupEpochs, flatEpochs: a.flatEpochs, milestones: a.milestones, gamma: a.gamma,
     freezeEpochs: a.freezeEpochs, ema: a.ema, clipGradNorm: a.clipGrad, augment: a.augment, mosaic: a.mosaic === false ? 0 : a.mosaic,
     mixup: a.mixup === false ? 0 : a.mixup, mosaicEpochsFraction: a.mosaicFraction, multiScale: a.multiScale, labelSmoothing: a.labelSmoothing,
-    focalObj: a.focal, boxGain: a.boxGain, clsGain: a.clsGain, valEvery: a.valEvery, valLimit: a.valLimit, savePeriod: a.savePeriod, seed: a.seed,
+    focalObj: a.focal, boxGain: a.boxGain, clsGain: a.clsGain, anchorIouThreshold: a.anchorIou, valEvery: a.valEvery, valLimit: a.valLimit, savePeriod: a.savePeriod, seed: a.seed,
     skipBad: a.skipBad, maxBatchesPerEpoch: a.maxBatches, subdivisions: a.subdivisions,
   });
 }

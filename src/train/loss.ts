@@ -60,6 +60,8 @@ export interface YoloLossOptions {
   objWeightScale?: number;
   /** Default numClasses / 80. */
   clsWeight?: number;
+  /** Darknet's iou_thresh: boxes are also positives for every anchor with shape IoU above it (default: best anchor only). */
+  anchorIouThreshold?: number;
   /** Multiply 1 - CIoU by 2 - w*h (the reference computes it but no longer uses it). Default false. */
   useBoxLossScale?: boolean;
   /** CIoU's alpha without gradient (default true); the reference keeps its gradient. */
@@ -227,7 +229,7 @@ export function yoloLoss(outputs: tf.Tensor[], targets: readonly Float32Array[],
     }
     return [o.shape[1], o.shape[2]] as [number, number];
   });
-  const heads = buildTargets(targets, { anchors: opts.anchors, anchorMask: opts.anchorMask, numClasses: C, inputSize: opts.inputSize, gridSizes: grids });
+  const heads = buildTargets(targets, { anchors: opts.anchors, anchorMask: opts.anchorMask, numClasses: C, inputSize: opts.inputSize, gridSizes: grids, anchorIouThreshold: opts.anchorIouThreshold });
 
   const result = tf.tidy(() => {
     let box: tf.Tensor = tf.scalar(0);

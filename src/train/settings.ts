@@ -41,6 +41,8 @@ export interface TrainSettings {
   /** Loss gains; 0 means the reference's: box 0.05, classes numClasses / 80 (tiny for few classes). */
   boxGain: number;
   clsGain: number;
+  /** Darknet's iou_thresh (0.213 in yolov4.cfg): also assign boxes to anchors with shape IoU above it; 0: best anchor only (the PyTorch reference). */
+  anchorIouThreshold: number;
   /** Validate (mAP) every n epochs (0: only val loss) and on the last epoch. */
   valEvery: number;
   /** Only the first n val images for mAP (0: all). */
@@ -84,6 +86,7 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   focalObj: false,
   boxGain: 0,
   clsGain: 0,
+  anchorIouThreshold: 0,
   valEvery: 10,
   valLimit: 0,
   savePeriod: 0,
@@ -120,6 +123,7 @@ export function resolveTrainSettings(...parts: Partial<TrainSettings>[]): TrainS
   if (!(s.lr0 > 0) || !(s.lrMin >= 0)) throw new Error(`learning rates must be positive (lr0 ${s.lr0}, lrMin ${s.lrMin})`);
   if (s.optimizer !== 'sgd' && s.optimizer !== 'adam') throw new Error(`optimizer must be sgd or adam, got ${s.optimizer}`);
   if (!(s.boxGain >= 0) || !(s.clsGain >= 0)) throw new Error(`loss gains must be >= 0 (boxGain ${s.boxGain}, clsGain ${s.clsGain})`);
+  if (!(s.anchorIouThreshold >= 0 && s.anchorIouThreshold < 1)) throw new Error(`anchorIouThreshold must be in [0, 1), got ${s.anchorIouThreshold}`);
   if (!['cosine', 'step', 'constant'].includes(s.schedule)) throw new Error(`schedule must be cosine, step or constant, got ${s.schedule}`);
   return s;
 }

@@ -11,6 +11,10 @@
  * Ignoring (predictions whose decoded box overlaps a ground truth by IoU > 0.5 are not negatives) depends on
  * the current predictions and is done in tf inside the loss (`loss.ts`); `noobjMask` here is before it.
  *
+ * Option `anchorIouThreshold` (darknet's `iou_thresh`, 0.213 in yolov4.cfg): the box is ALSO a positive
+ * for every other anchor whose shape IoU with it exceeds the threshold, on that anchor's head, in that
+ * head's cell. More positives per box, as AlexeyAB's darknet trains YOLOv4.
+ *
  * Collisions (two boxes on the same head, cell and slot) behave as in the reference: the later box wins the
  * box target and box-loss scale, the class targets accumulate (multi-hot).
  *
@@ -31,6 +35,8 @@ export interface TargetOptions {
   inputSize: readonly [number, number];
   /** Grid [H, W] of each head (default: inputSize / [32, 16, 8], the YOLOv4 strides). */
   gridSizes?: readonly (readonly [number, number])[];
+  /** Also assign each box to every anchor with shape IoU above this (darknet iou_thresh; default: best only). */
+  anchorIouThreshold?: number;
 }
 
 export interface HeadTargets {
@@ -94,6 +100,8 @@ export function buildTargets(targets: readonly Float32Array[], opts: TargetOptio
   const grids = opts.gridSizes ?? defaultGridSizes(opts.inputSize, anchorMask.length);
   if (grids.length !== anchorMask.length) throw new Error(`gridSizes has ${grids.length} heads, anchorMask ${anchorMask.length}`);
   const batch = targets.length;
+  const thr = opts.anchorIouThreshold;
+  if (thr !== undefined && !(thr >= 0 && thr < 1)) throw new Error(`anchorIouThreshold must be in [0, 1), got ${thr}`);
   // anchor index -> [head, slot]
   const owner = new Map<number, [number, number]>();
   anchorMask.forEach((m, head) => m.forEach((n, slot) => owner.set(n, [head, slot])));
@@ -121,22 +129,30 @@ export function buildTargets(targets: readonly Float32Array[], opts: TargetOptio
       const c = Math.round(cls);
       if (c < 0 || c >= numClasses) throw new Error(`targets[${b}] row ${r / 5}: class ${cls} outside [0, ${numClasses})`);
       const best = bestAnchor(w * inW, h * inH, anchors);
-      const own = owner.get(best);
-      if (!own) continue; // anchor used by no head
-      const [head, a] = own;
-      const t = heads[head];
-      const H = t.gridH, W = t.gridW, A = t.numAnchors;
-      const i = Math.min(W - 1, Math.max(0, Math.floor(cx * W)));
-      const j = Math.min(H - 1, Math.max(0, Math.floor(cy * H)));
-      const k = ((b * H + j) * W + i) * A + a;
-      t.objMask[k] = 1;
-      t.noobjMask[k] = 0;
-      t.boxTarget[k * 4] = cx * W;
-      t.boxTarget[k * 4 + 1] = cy * H;
-      t.boxTarget[k * 4 + 2] = w * W;
-      t.boxTarget[k * 4 + 3] = h * H;
-      t.clsTarget[k * numClasses + c] = 1;
-      t.boxLossScale[k] = 2 - w * h;
+      const chosen = [best];
+      if (thr !== undefined) {
+        for (let n = 0; n < anchors.length; n++) {
+          if (n !== best && shapeIou(w * inW, h * inH, anchors[n][0], anchors[n][1]) > thr) chosen.push(n);
+        }
+      }
+      for (const n of chosen) {
+        const own = owner.get(n);
+        if (!own) continue; // anchor used by no head
+        const [head, a] = own;
+        const t = heads[head];
+        const H = t.gridH, W = t.gridW, A = t.numAnchors;
+        const i = Math.min(W - 1, Math.max(0, Math.floor(cx * W)));
+        const j = Math.min(H - 1, Math.max(0, Math.floor(cy * H)));
+        const k = ((b * H + j) * W + i) * A + a;
+        t.objMask[k] = 1;
+        t.noobjMask[k] = 0;
+        t.boxTarget[k * 4] = cx * W;
+        t.boxTarget[k * 4 + 1] = cy * H;
+        t.boxTarget[k * 4 + 2] = w * W;
+        t.boxTarget[k * 4 + 3] = h * H;
+        t.clsTarget[k * numClasses + c] = 1;
+        t.boxLossScale[k] = 2 - w * h;
+      }
     }
   }
   for (const t of heads) {

@@ -204,6 +204,7 @@ export async function trainModel(run: TrainRun): Promise<TrainResult> {
     // Settings from before the gains existed have no field: undefined keeps the reference's.
     boxWeight: s.boxGain || undefined,
     clsWeight: s.clsGain || undefined,
+    anchorIouThreshold: s.anchorIouThreshold || undefined,
     // The reference's per-head objectness balance; two-head (tiny) models use its first two values.
     balance: config.anchorMask.length <= 3 ? [0.4, 1, 4].slice(0, config.anchorMask.length) : config.anchorMask.map(() => 1),
   };
