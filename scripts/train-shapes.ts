@@ -291,7 +291,7 @@ if (argv.prune > 0) {
       schedule: 'cosine',
       warmupEpochs: 0,
       flatEpochs: 0,
-      valEvery: 0,
+      valEvery: argv.valEvery,
       seed: argv.seed + 1,
     });
     const tFt = performance.now();

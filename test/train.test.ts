@@ -58,6 +58,39 @@ test('SGD with Nesterov momentum and weight decay matches hand-computed updates'
   v.dispose();
 });
 
+test('Adam over several variables (one decayed, one not) matches a float64 loop over two steps', () => {
+  // The optimizer updates all variables as one flat vector; this checks the cut back into shapes,
+  // the decay applied only where asked, and the bias corrections against a plain per-element loop.
+  const vars = { 'a/kernel': tf.variable(tf.tensor2d([[0.5, -1], [2, 0.25]])), 'b/bias': tf.variable(tf.tensor1d([3, -0.5, 0])) };
+  const grads = [{ 'a/kernel': [0.1, -0.2, 0.3, 0.4], 'b/bias': [1, -1, 0.5] }, { 'a/kernel': [-0.3, 0.2, 0.1, 0], 'b/bias': [0.2, 0.4, -0.6] }];
+  const [b1, b2, eps, wd, lr] = [0.9, 0.999, 1e-8, 0.01, 0.05];
+  const opt = new Optimizer({ ...DEFAULT_OPTIMIZER, kind: 'adam', beta1: b1, beta2: b2, epsilon: eps, weightDecay: wd }, (n) => n.endsWith('/kernel'));
+  const ref: Record<string, { w: number[]; m: number[]; v: number[] }> = {
+    'a/kernel': { w: [0.5, -1, 2, 0.25], m: [0, 0, 0, 0], v: [0, 0, 0, 0] },
+    'b/bias': { w: [3, -0.5, 0], m: [0, 0, 0], v: [0, 0, 0] },
+  };
+  grads.forEach((g, step) => {
+    opt.apply((Object.keys(vars) as (keyof typeof vars)[]).map((name) => ({ name, variable: vars[name], grad: tf.tensor(g[name], vars[name].shape) })), lr);
+    for (const [name, r] of Object.entries(ref)) {
+      r.w = r.w.map((w, i) => {
+        const gi = g[name as keyof typeof g][i] + (name.endsWith('/kernel') ? wd * w : 0);
+        r.m[i] = b1 * r.m[i] + (1 - b1) * gi;
+        r.v[i] = b2 * r.v[i] + (1 - b2) * gi * gi;
+        const mHat = r.m[i] / (1 - b1 ** (step + 1));
+        const vHat = r.v[i] / (1 - b2 ** (step + 1));
+        return w - (lr * mHat) / (Math.sqrt(vHat) + eps);
+      });
+    }
+  });
+  for (const [name, r] of Object.entries(ref)) {
+    const v = vars[name as keyof typeof vars];
+    assert.equal(v.shape, name === 'a/kernel' ? [2, 2] : [3]);
+    Array.from(v.dataSync()).forEach((x, i) => assert.ok(Math.abs(x - r.w[i]) < 1e-6, `${name}[${i}]: ${x} vs ${r.w[i]}`));
+  }
+  opt.dispose();
+  Object.values(vars).forEach((v) => v.dispose());
+});
+
 test('a training step keeps memory flat and the loss falls when overfitting one batch', async () => {
   const model = buildYolov4(config);
   const loader = createLoader(data, { batchSize: 2, inputSize: 64, augment: false, shuffle: false });
