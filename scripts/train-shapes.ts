@@ -78,6 +78,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('weights', { type: 'string', describe: 'skip training: start from this checkpoint (e.g. <out>/train/last) and only prune + fine-tune' })
   // pruning + fine-tuning
   .option('prune', { type: 'number', default: 0.5, describe: 'fraction of every prunable group to remove (0: skip pruning)' })
+  .option('prune-min-channels', { type: 'number', default: 1, describe: 'pruning leaves no group narrower than this (1: every group loses --prune of its channels)' })
   .option('finetune-epochs', { type: 'number', default: 12, describe: 'fine-tuning epochs of the pruned model' })
   .option('finetune-lr', { type: 'number', default: 3e-3, describe: 'fine-tuning start lr' })
   .option('finetune-lr-min', { type: 'number', default: 1e-4, describe: 'fine-tuning final lr (cosine)' })
@@ -275,7 +276,7 @@ log(`trained: AP50 ${stages[0].AP50.toFixed(4)}, AP ${stages[0].AP.toFixed(4)} a
 let ftSeconds = 0;
 if (argv.prune > 0) {
   const tPrune = performance.now();
-  const plan = planPruning(model, { all: true, amount: argv.prune, strategy: 'greedy', inputSize: input });
+  const plan = planPruning(model, { all: true, amount: argv.prune, strategy: 'greedy', inputSize: input, minChannels: argv.pruneMinChannels });
   const { model: pruned, history } = applyPlan(model, plan);
   const pruneSeconds = (performance.now() - tPrune) / 1000;
   await saveCheckpoint(path.join(out, 'pruned'), pruned, config, { pruning: history, source: { kind: 'train-shapes', amount: argv.prune } });

@@ -21,6 +21,15 @@ test('count removed is exactly floor(amount * n), never all', () => {
   assert.throws(() => countToRemove(8, -0.1), /amount/);
 });
 
+test('minChannels: groups keep at least that many channels; narrower groups are left alone', () => {
+  assert.is(countToRemove(16, 0.5, { minChannels: 8 }), 8); // 16 -> 8: the floor is not in the way
+  assert.is(countToRemove(12, 0.5, { minChannels: 8 }), 4); // 12 -> 6 would go below 8: 12 -> 8
+  assert.is(countToRemove(8, 0.5, { minChannels: 8 }), 0); // already at the floor
+  assert.is(countToRemove(4, 0.5, { minChannels: 8 }), 0); // below it: untouched
+  assert.is(countToRemove(64, 0.95, { roundTo: 8, minChannels: 16 }), 48); // kept 8 by roundTo, raised to 16
+  assert.throws(() => countToRemove(8, 0.5, { minChannels: 0 }), /minChannels/);
+});
+
 test('roundTo keeps a multiple of K (nearest, >= K, <= n)', () => {
   assert.is(countToRemove(64, 0.3, { roundTo: 8 }), 16); // kept 45 -> 48
   assert.is(countToRemove(64, 0.95, { roundTo: 8 }), 56); // kept 4 -> 8 (at least K)

@@ -19,7 +19,7 @@ import { useBackend } from './common.ts';
 
 interface PruneArgs {
   weights?: string; config?: string; out?: string; layer?: string; layers?: string[]; all: boolean; amount?: number; amounts?: string;
-  strategy: Strategy; importance: Importance; roundTo: number; exclude?: string[]; groupReduction: string;
+  strategy: Strategy; importance: Importance; roundTo: number; minChannels: number; exclude?: string[]; groupReduction: string;
   pruneHeadInputs: boolean; seed: number; inputSize?: number; dryRun: boolean; verify: boolean; json: boolean; backend: string; threads: number;
   // --sensitivity
   sensitivity: boolean; data?: string; ratios?: string; limit?: number; proxy: boolean; proxyImages: number; top: number;
@@ -44,6 +44,7 @@ function builder(y: Argv) {
     .option('strategy', { choices: ['independent', 'greedy'] as const, default: 'greedy' as Strategy, describe: 'independent: rank every layer on the original kernels; greedy: rank in order on the already-shrunk network (kernels on removed maps not counted)' })
     .option('importance', { choices: ['l1', 'l2', 'bn-scale', 'random'] as const, default: 'l1' as Importance, describe: 'filter score: sum |w| (Li et al.), L2 norm, |BN gamma|, or seeded random (baseline)' })
     .option('round-to', { type: 'number', default: 1, describe: 'keep each pruned group\'s channel count a multiple of K' })
+    .option('min-channels', { type: 'number', default: 1, describe: 'never leave a group narrower than this (groups already at or below it are not pruned)' })
     .option('exclude', { type: 'string', array: true, describe: 'layers (names or globs) never pruned, in addition to the heads\' output convs' })
     .option('group-reduction', { choices: ['root', 'sum', 'mean', 'max'], default: 'root', describe: 'score of a group of convs tied by residual adds: its first conv (root, as in the paper) or a sum/mean/max over all of them' })
     .option('prune-head-inputs', { type: 'boolean', default: false, describe: 'let the heads\' output convs lose input channels (frees yolo_headN.0 for pruning)' })
@@ -135,7 +136,7 @@ async function handler(argv: ArgumentsCamelCase<PruneArgs>): Promise<void> {
   const plan = planPruning(model, {
     layer: argv.layer, layers: argv.layers, all: argv.all || (amounts !== undefined && !argv.layer && !argv.layers?.length),
     amount: argv.amount ?? (amounts ? 0 : undefined), amounts,
-    strategy: argv.strategy, importance: argv.importance, roundTo: argv.roundTo, exclude: argv.exclude,
+    strategy: argv.strategy, importance: argv.importance, roundTo: argv.roundTo, minChannels: argv.minChannels, exclude: argv.exclude,
     groupReduction: argv.groupReduction as never, pruneOutputInputs: argv.pruneHeadInputs, seed: argv.seed, inputSize,
   });
   if (!argv.json) console.log(formatPlan(plan));
@@ -200,7 +201,7 @@ async function runSensitivity(argv: PruneArgs): Promise<void> {
     let started = false;
     const r = await analyzeSensitivity(model, config, {
       dataset: data?.val, groundTruth: data?.gt, ratios: argv.ratios !== undefined ? parseRatios(argv.ratios) : undefined,
-      layers, exclude: argv.exclude, strategy: argv.strategy, importance: argv.importance, roundTo: argv.roundTo,
+      layers, exclude: argv.exclude, strategy: argv.strategy, importance: argv.importance, roundTo: argv.roundTo, minChannels: argv.minChannels,
       groupReduction: argv.groupReduction as never, pruneOutputInputs: argv.pruneHeadInputs, seed: argv.seed,
       limit: argv.limit, inputSize: argv.inputSize, proxy: argv.proxy, proxyImages: argv.proxyImages,
       onProgress: (done, total, info) => {
@@ -247,7 +248,7 @@ async function runIterative(argv: PruneArgs): Promise<void> {
     if (argv.amount !== undefined) log(`iterative: target ${argv.amount} in ${steps} steps of ${(stepAmount(argv.amount, steps) * 100).toFixed(2)}% each, ${argv.finetuneEpochs} fine-tuning epoch(s) per step`);
     const r = await iterativePrune(model, config, {
       amount: argv.amount, amounts, all: argv.all || (amounts !== undefined && !argv.layer && !argv.layers?.length), layer: argv.layer, layers: argv.layers,
-      exclude: argv.exclude, strategy: argv.strategy, importance: argv.importance, roundTo: argv.roundTo, groupReduction: argv.groupReduction as never,
+      exclude: argv.exclude, strategy: argv.strategy, importance: argv.importance, roundTo: argv.roundTo, minChannels: argv.minChannels, groupReduction: argv.groupReduction as never,
       pruneOutputInputs: argv.pruneHeadInputs, seed: argv.seed, steps, finetuneEpochs: argv.finetuneEpochs, maxMapDrop: argv.maxMapDrop, metric: argv.metric,
       trainSet: data.train, valSet: data.val, valGroundTruth: data.gt, inputSize: argv.inputSize, evalLimit: argv.limit,
       settings: { batchSize: argv.batch, lr0: argv.lr0, lrMin: argv.lr0, maxBatchesPerEpoch: argv.maxBatches, augment: argv.augment },

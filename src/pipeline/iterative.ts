@@ -65,6 +65,8 @@ export interface IterativeOptions {
   importance?: Importance;
   groupReduction?: GroupReduction;
   roundTo?: number;
+  /** Never leave a group narrower than this. */
+  minChannels?: number;
   pruneOutputInputs?: boolean;
   seed?: number;
   /** Number of prune + fine-tune steps (>= 1). */
@@ -220,7 +222,7 @@ export async function iterativePrune(model: tf.LayersModel, config: Yolov4Config
       o.hooks?.onStepStart?.(step, o.steps, a);
       const plan = planPruning(current, {
         all: o.all, layer: o.layer, layers: o.layers, amount: o.amount !== undefined ? a : 0, amounts: perPattern,
-        strategy: o.strategy, importance: o.importance, groupReduction: o.groupReduction, roundTo: o.roundTo,
+        strategy: o.strategy, importance: o.importance, groupReduction: o.groupReduction, roundTo: o.roundTo, minChannels: o.minChannels,
         exclude: o.exclude, pruneOutputInputs: o.pruneOutputInputs, seed: o.seed, inputSize,
       });
       const { model: pruned, history: h } = applyPlan(current, plan);

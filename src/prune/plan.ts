@@ -42,6 +42,8 @@ export interface PlanOptions {
   importance?: Importance;
   /** Keep each pruned group's channel count a multiple of this. */
   roundTo?: number;
+  /** Never leave a group with fewer channels than this (default 1); narrower groups are left alone. */
+  minChannels?: number;
   /** Layers (names or globs) left alone, in and out. */
   exclude?: string[];
   /** Let output convs (detection heads) lose input channels; by default they keep all of them. */
@@ -98,9 +100,10 @@ export function planPruning(model: tf.LayersModel, opts: PlanOptions): PrunePlan
   };
   const planned: PlannedGroup[] = [];
   for (const { group, amount } of selected) {
-    const k = countToRemove(group.n, amount, { roundTo, fixed: group.fixed.length });
+    const k = countToRemove(group.n, amount, { roundTo, fixed: group.fixed.length, minChannels: opts.minChannels });
     if (k === 0) {
-      skipped.push({ layer: group.root, reason: `amount ${amount} removes no channel of ${group.n}${roundTo > 1 ? ` (roundTo ${roundTo})` : ''}` });
+      const why = roundTo > 1 ? ` (roundTo ${roundTo})` : opts.minChannels && opts.minChannels > 1 ? ` (minChannels ${opts.minChannels})` : '';
+      skipped.push({ layer: group.root, reason: `amount ${amount} removes no channel of ${group.n}${why}` });
       continue;
     }
     const scores = scoreGroup(group, ctx);

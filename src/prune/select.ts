@@ -10,14 +10,16 @@
  * removed first (a stable ascending sort by score), so plans are deterministic.
  */
 
-export function countToRemove(n: number, amount: number, opts: { roundTo?: number; fixed?: number } = {}): number {
+export function countToRemove(n: number, amount: number, opts: { roundTo?: number; fixed?: number; minChannels?: number } = {}): number {
   if (!(amount >= 0 && amount <= 1)) throw new Error(`amount must be in [0, 1], got ${amount}`);
   const fixed = opts.fixed ?? 0;
   const candidates = n - fixed;
   const K = opts.roundTo ?? 1;
   if (!Number.isInteger(K) || K < 1) throw new Error(`roundTo must be a positive integer, got ${K}`);
+  const floor = opts.minChannels ?? 1;
+  if (!Number.isInteger(floor) || floor < 1) throw new Error(`minChannels must be a positive integer, got ${floor}`);
   let k = Math.floor(amount * n + 1e-9);
-  k = Math.min(k, n - 1, candidates);
+  k = Math.min(k, n - Math.max(1, floor), candidates);
   if (k <= 0) return 0; // roundTo only adjusts groups that lose channels
   if (K > 1) {
     if (n < K) return 0;
@@ -25,7 +27,7 @@ export function countToRemove(n: number, amount: number, opts: { roundTo?: numbe
     let rounded = Math.floor(kept / K + 0.5) * K;
     if (rounded < K) rounded = K;
     if (rounded > n) rounded = Math.floor(n / K) * K;
-    k = Math.min(n - rounded, candidates);
+    k = Math.min(n - rounded, candidates, n - floor);
   }
   return Math.max(0, k);
 }

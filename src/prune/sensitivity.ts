@@ -55,6 +55,7 @@ export interface SensitivityOptions {
   importance?: Importance;
   groupReduction?: GroupReduction;
   roundTo?: number;
+  minChannels?: number;
   pruneOutputInputs?: boolean;
   seed?: number;
   /** Evaluate only the first n images of the dataset. */
@@ -189,7 +190,7 @@ export async function analyzeSensitivity(model: tf.LayersModel, config: Yolov4Co
       for (const ratio of ratios) {
         const ts = performance.now();
         const plan = planPruning(model, {
-          layer: g.root, amount: ratio, graph, strategy, importance, groupReduction: opts.groupReduction, roundTo: opts.roundTo,
+          layer: g.root, amount: ratio, graph, strategy, importance, groupReduction: opts.groupReduction, roundTo: opts.roundTo, minChannels: opts.minChannels,
           exclude: opts.exclude, pruneOutputInputs: opts.pruneOutputInputs, seed: opts.seed, inputSize,
         });
         const removed = plan.groups[0]?.remove.length ?? 0;
