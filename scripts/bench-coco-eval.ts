@@ -10,17 +10,8 @@
  */
 import { evaluateCoco, formatStatsTable, type CocoDetection, type CocoGroundTruth } from '../src/eval/coco.ts';
 import { validateDetections, validateGroundTruth } from '../src/eval/coco.ts';
+import { mulberry32 } from '../src/data/prng.ts';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function argValue(name: string, def: number): number {
   const i = process.argv.indexOf(name);

@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { yoloLoss, type YoloLossOptions } from '../src/train/loss.ts';
+import { mulberry32 } from '../src/data/prng.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Independent float64 truth: the reference recipe written out with plain loops, sharing nothing with src/.
@@ -115,14 +116,6 @@ function truthLoss(heads: Head[], gts: Gt[][], o: TruthOpts): TruthResult {
 // ---------------------------------------------------------------------------------------------------------
 // Tiny seeded cases
 // ---------------------------------------------------------------------------------------------------------
-function mulberry32(seed: number) {
-  return () => {
-    seed |= 0; seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // anchors of the 416 reference scaled to a 64-ish input
 const ANCHORS = [[12, 16], [19, 36], [40, 28], [36, 75], [76, 55], [72, 146], [142, 110], [192, 243], [459, 401]]

@@ -2,18 +2,10 @@ import './_backend.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { greedyNms, nmsDecoded, type Detection } from '../src/predict/nms.ts';
+import { mulberry32 } from '../src/data/prng.ts';
 
-/** mulberry32: a small seeded PRNG so the random cases are reproducible. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG so the random cases are reproducible. */
+const rng = mulberry32;
 
 // ---------- independent reference: textbook O(n^2) greedy NMS ----------
 interface Cand { box: number[]; score: number; classId: number; idx: number }

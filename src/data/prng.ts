@@ -4,6 +4,18 @@
  * so results do not depend on the order in which asynchronous decodes finish.
  */
 
+/** mulberry32 as a plain function: uniform numbers in [0, 1) from a 32-bit seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** splitmix32-style avalanche of a 32-bit value. */
 function mix32(x: number): number {
   x = (x + 0x9e3779b9) | 0;

@@ -17,6 +17,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { dimParams, shortName } from './layers.ts';
 import type { DependencyGraph, GroupReduction, Importance, PruneGroup } from './types.ts';
+import { mulberry32 } from '../data/prng.ts';
 
 export interface ScoreContext {
   model: tf.LayersModel;
@@ -156,16 +157,7 @@ export function weightData(model: tf.LayersModel, layer: string, weight: string)
   return w ? (w.read().dataSync() as Float32Array) : null;
 }
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 export function hashString(s: string): number {
   let h = 2166136261;

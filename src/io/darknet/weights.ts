@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DarknetYolo } from '../../model/darknet-layers.ts';
 import { shortName } from '../../prune/layers.ts';
 import { convWeightFloats, type ConvSpec, type DarknetNetwork } from './layers.ts';
+import { mulberry32 } from '../../data/prng.ts';
 
 export class DarknetWeightsError extends Error {
   constructor(message: string) {
@@ -251,15 +252,7 @@ export function randomDarknetWeights(network: DarknetNetwork, seed = 1, header: 
   if (hb === 20) dv.setBigUint64(12, BigInt(header.seen), true);
   else dv.setUint32(12, header.seen, true);
   const f = new Float32Array(out.buffer, hb, total);
-  let s = seed >>> 0;
-  const rand = () => {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   let p = 0;
   const fill = (n: number, lo: number, hi: number) => {
     for (let i = 0; i < n; i++) f[p++] = lo + (hi - lo) * rand();
