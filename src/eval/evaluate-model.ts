@@ -3,10 +3,9 @@
  * scores them with our pycocotools-identical evaluation. Used by `yolo4 eval` and by training's
  * periodic validation.
  */
-import * as tf from '@tensorflow/tfjs';
 import type { Yolov4Config } from '../model/config.ts';
 import type { Dataset } from '../data/types.ts';
-import { detectBatch } from '../predict/detect.ts';
+import { detectBatch, type Predictor } from '../predict/detect.ts';
 import { decodeOptionsFromConfig } from '../predict/decode.ts';
 import { letterboxImage, type ResizeMode } from '../predict/letterbox.ts';
 import { inferenceDefaults } from '../predict/defaults.ts';
@@ -30,13 +29,28 @@ export interface EvaluateModelOptions {
   /** Evaluate only the first n images (quick checks). */
   limit?: number;
   onProgress?: (done: number, total: number) => void;
+  /** An image that cannot be read is skipped with a warning and left out of the ground truth too; without it the error names the file. */
+  skipBad?: boolean;
+  /** Where skip warnings (and the class-matching note) go; default console.warn. */
+  warn?: (message: string) => void;
+}
+
+/** An image of the evaluated dataset could not be decoded. */
+export class EvalImageError extends Error {
+  constructor(readonly file: string, cause: unknown) {
+    super(`cannot read image ${file}: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'EvalImageError';
+  }
 }
 
 export interface ModelEvaluation {
   result: CocoEvalResult;
   detections: CocoDetection[];
   groundTruth: CocoGroundTruth;
+  /** Images evaluated (unreadable ones skipped with skipBad are not counted). */
   images: number;
+  /** Images skipped as unreadable (skipBad). */
+  skipped: number;
   seconds: number;
 }
 
@@ -50,7 +64,7 @@ function categoryIdOf(dataset: Dataset, classId: number): number {
 }
 
 /** Ground truth in COCO form from a dataset's boxes (area = box area; crowd/difficult boxes as iscrowd). */
-export function groundTruthFromDataset(dataset: Dataset, count = dataset.items.length): CocoGroundTruth {
+export function groundTruthFromDataset(dataset: Dataset, count = dataset.items.length, skip: ReadonlySet<number> = new Set()): CocoGroundTruth {
   const gt: CocoGroundTruth = {
     images: [],
     annotations: [],
@@ -58,6 +72,7 @@ export function groundTruthFromDataset(dataset: Dataset, count = dataset.items.l
   };
   let annId = 1;
   for (let i = 0; i < count; i++) {
+    if (skip.has(i)) continue;
     const item = dataset.items[i];
     const image_id = imageIdOf(dataset, i);
     gt.images.push({ id: image_id, width: item.width, height: item.height });
@@ -72,6 +87,16 @@ export function groundTruthFromDataset(dataset: Dataset, count = dataset.items.l
   return gt;
 }
 
+/** The ground truth minus some images and their annotations (the same object when there are none to drop). */
+function withoutImages(gt: CocoGroundTruth, imageIds: ReadonlySet<number>): CocoGroundTruth {
+  if (!imageIds.size) return gt;
+  return {
+    ...gt,
+    images: gt.images.filter((im) => !imageIds.has(im.id)),
+    annotations: gt.annotations.filter((a) => !imageIds.has(a.image_id)),
+  };
+}
+
 export function toCocoDetections(dets: Detection[], imageId: number, categoryOf: (classId: number) => number): CocoDetection[] {
   return dets.map((d) => ({
     image_id: imageId,
@@ -81,9 +106,12 @@ export function toCocoDetections(dets: Detection[], imageId: number, categoryOf:
   }));
 }
 
+/** The parts of a model config the evaluation reads. */
+export type EvalModelConfig = Pick<Yolov4Config, 'anchors' | 'anchorMask' | 'numClasses' | 'inputSize' | 'classNames' | 'architecture' | 'resizeMode' | 'scaleXY'>;
+
 export async function evaluateModelOnDataset(
-  model: tf.LayersModel,
-  config: Yolov4Config,
+  model: Predictor,
+  config: EvalModelConfig,
   dataset: Dataset,
   opts: EvaluateModelOptions = {},
 ): Promise<ModelEvaluation> {
@@ -96,19 +124,42 @@ export async function evaluateModelOnDataset(
   const nmsOpts = { confThreshold: opts.conf ?? 0.001, iouThreshold: opts.iou ?? 0.65, maxDetections: opts.maxDetections ?? 100, multiLabel: opts.multiLabel ?? d.multiLabel };
   const detections: CocoDetection[] = [];
   const categoryOf = (k: number) => categoryIdOf(dataset, k);
+  const warn = opts.warn ?? ((m: string) => console.warn(m));
+  /** Dataset indices of unreadable images (skipBad): they count neither as detections nor as ground truth. */
+  const skipped = new Set<number>();
+  const loadOne = async (i: number) => {
+    const file = dataset.items[i].file;
+    try {
+      return await letterboxImage(file, inputSize, { mode: opts.resizeMode ?? d.mode, resampler: d.resampler });
+    } catch (e) {
+      const err = new EvalImageError(file, e);
+      if (!opts.skipBad) throw err;
+      warn(`skipping image: ${err.message}`);
+      skipped.add(i);
+      return undefined;
+    }
+  };
   // Decode the next batch while the current one runs through the model.
-  const load = (start: number) => Promise.all(
-    dataset.items.slice(start, Math.min(start + batchSize, count)).map((it) => letterboxImage(it.file, inputSize, { mode: opts.resizeMode ?? d.mode, resampler: d.resampler })),
-  );
+  const load = async (start: number) => {
+    const indices = Array.from({ length: Math.min(start + batchSize, count) - start }, (_, j) => start + j);
+    const images = await Promise.all(indices.map(loadOne));
+    return indices.flatMap((i, j) => (images[j] ? [{ index: i, image: images[j] }] : []));
+  };
   let pending = count > 0 ? load(0) : undefined;
   for (let start = 0; start < count; start += batchSize) {
     const batch = await pending!;
+    // A failed prefetch must not leave an unhandled rejection behind: it is awaited in the next turn.
     pending = start + batchSize < count ? load(start + batchSize) : undefined;
-    const perImage = await detectBatch(model, batch, decodeOpts, nmsOpts);
-    perImage.forEach((dets, j) => detections.push(...toCocoDetections(dets, imageIdOf(dataset, start + j), categoryOf)));
+    pending?.catch(() => undefined);
+    if (batch.length) {
+      const perImage = await detectBatch(model, batch.map((b) => b.image), decodeOpts, nmsOpts);
+      perImage.forEach((dets, j) => detections.push(...toCocoDetections(dets, imageIdOf(dataset, batch[j].index), categoryOf)));
+    }
     opts.onProgress?.(Math.min(start + batchSize, count), count);
   }
-  const groundTruth = opts.groundTruth && count === dataset.items.length ? opts.groundTruth : groundTruthFromDataset(dataset, count);
+  const groundTruth = opts.groundTruth && count === dataset.items.length
+    ? withoutImages(opts.groundTruth, new Set([...skipped].map((i) => imageIdOf(dataset, i))))
+    : groundTruthFromDataset(dataset, count, skipped);
   const result = evaluateCoco(groundTruth, detections);
-  return { result, detections, groundTruth, images: count, seconds: (performance.now() - t0) / 1000 };
+  return { result, detections, groundTruth, images: count - skipped.size, skipped: skipped.size, seconds: (performance.now() - t0) / 1000 };
 }
