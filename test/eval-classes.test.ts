@@ -1,13 +1,18 @@
 import './_backend.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
+import { loadDatasetConfig, openDataset, resolveDatasetConfig } from '../src/data/dataset-config.ts';
 import type { Dataset } from '../src/data/types.ts';
+import { loadGroundTruth } from '../src/eval/coco-io.ts';
+import type { CocoGroundTruth } from '../src/eval/coco-types.ts';
 import { evaluateModelOnDataset, type EvalModelConfig } from '../src/eval/evaluate-model.ts';
+import { importDarknet } from '../src/io/darknet/index.ts';
+import { DEMO_DATA, DEMO_MODEL } from '../src/pipeline/demo.ts';
 import type { Predictor } from '../src/predict/detect.ts';
 
 // A fake network with a known output: on every 64x64 image it finds exactly one box, [20, 40, 36, 48]
@@ -100,5 +105,90 @@ test('skipBad: an unreadable image is skipped with a warning and counts neither 
     );
   });
 });
+
+test('no class in common: a clear error naming both class lists', async () => {
+  await withDir(async (dir) => {
+    const good = join(dir, 'good.png');
+    await writeImage(good);
+    const dataset: Dataset = {
+      name: 'tiny', format: 'yolo', split: 'val', classNames: ['apple', 'pear'], source: dir,
+      items: [{ id: 'good', file: good, width: 64, height: 64, boxes: [{ ...BOX, classId: 1 }] }],
+    };
+    await evaluateModelOnDataset(fakeModel, CONFIG, dataset, { warn: () => {} }).then(
+      () => assert.unreachable('must refuse'),
+      (e: Error) => {
+        assert.is(e.name, 'ClassMappingError');
+        assert.match(e.message, 'no class of the model');
+        assert.match(e.message, '"bird"');
+        assert.match(e.message, '"pear"');
+      },
+    );
+  });
+});
+
+// The shipped Yolo-Fastest (darknet spellings: "motorbike", "tvmonitor", ...) on tinycoco val (COCO spellings).
+const haveRealModel = [DEMO_MODEL.cfg, DEMO_MODEL.weights, DEMO_MODEL.names, DEMO_DATA].every((f) => existsSync(f));
+
+/** tinycoco val with its categories renumbered by `newId` and only those `keep` accepts; same images. */
+async function rewrittenVal(dir: string, keep: (name: string) => boolean, newId: (id: number) => number) {
+  const base = await loadDatasetConfig(DEMO_DATA);
+  const src = base.val as { annotations: string; images: string };
+  const gt = JSON.parse(readFileSync(src.annotations, 'utf8')) as CocoGroundTruth;
+  const kept = new Set(gt.categories.filter((c) => keep(c.name)).map((c) => c.id));
+  const json = {
+    ...gt,
+    categories: gt.categories.filter((c) => kept.has(c.id)).map((c) => ({ ...c, id: newId(c.id) })).reverse(),
+    annotations: gt.annotations.filter((a) => kept.has(a.category_id)).map((a) => ({ ...a, category_id: newId(a.category_id) })),
+  };
+  const annotations = join(dir, 'instances_val.json');
+  writeFileSync(annotations, JSON.stringify(json));
+  const config = await resolveDatasetConfig({ name: 'rewritten', format: 'coco', train: { annotations, images: src.images }, val: { annotations, images: src.images } }, join(dir, 'data.json'), dir);
+  return { dataset: await openDataset(config, 'val'), groundTruth: await loadGroundTruth(annotations) };
+}
+
+if (!haveRealModel) {
+  console.log(`skipped: eval class matching on the real model (${DEMO_MODEL.weights} or ${DEMO_DATA} is absent)`);
+} else {
+  test('real model: a dataset with the classes in another order gives the same AP; a subset gives its classes\' AP and says what is missing', async () => {
+    const { model, config } = await importDarknet(DEMO_MODEL.cfg, DEMO_MODEL.weights, { namesFile: DEMO_MODEL.names });
+    try {
+      const opts = { inputSize: 320, batchSize: 6 };
+      const dc = await loadDatasetConfig(DEMO_DATA);
+      const val = await openDataset(dc, 'val');
+      const notes: string[] = [];
+      const original = await evaluateModelOnDataset(model, config, val, { ...opts, groundTruth: await loadGroundTruth((dc.val as { annotations: string }).annotations), warn: (m) => notes.push(m) });
+      assert.equal(notes, [], 'same classes in the same order (aliased spellings): nothing to say');
+      assert.ok(original.result.stats.AP > 0.01, `AP ${original.result.stats.AP}`);
+
+      await withDir(async (dir) => {
+        // (a) Same classes, category ids reversed (so the dataset's class order is the model's reversed).
+        const permuted = await rewrittenVal(dir, () => true, (id) => 1000 - id);
+        assert.is(permuted.dataset.classNames[0], 'toothbrush');
+        const pNotes: string[] = [];
+        const p = await evaluateModelOnDataset(model, config, permuted.dataset, { ...opts, groundTruth: permuted.groundTruth, warn: (m) => pNotes.push(m) });
+        assert.ok(Math.abs(p.result.stats.AP - original.result.stats.AP) < 1e-12, `AP ${p.result.stats.AP} vs ${original.result.stats.AP}`);
+        assert.ok(Math.abs(p.result.stats.AP50 - original.result.stats.AP50) < 1e-12, `AP50 ${p.result.stats.AP50} vs ${original.result.stats.AP50}`);
+        assert.is(pNotes.length, 1);
+        assert.match(pNotes[0], 'in another order');
+
+        // (b) A subset (with two darknet/COCO spelling pairs): each class keeps its AP from the full run.
+        const subsetNames = ['person', 'car', 'motorcycle', 'tv', 'dining table', 'cup'];
+        const subset = await rewrittenVal(dir, (n) => subsetNames.includes(n), (id) => id + 500);
+        const sNotes: string[] = [];
+        const s = await evaluateModelOnDataset(model, config, subset.dataset, { ...opts, groundTruth: subset.groundTruth, warn: (m) => sNotes.push(m) });
+        assert.is(sNotes.length, 1);
+        assert.match(sNotes[0], 'not in the dataset: "bicycle"');
+        assert.match(sNotes[0], '(74 in all)');
+        const fullPerClass = original.result.perClass.filter((c) => subsetNames.includes(c.name) && c.AP >= 0);
+        assert.ok(fullPerClass.length >= 2, `classes with ground truth: ${fullPerClass.map((c) => c.name)}`);
+        const expected = fullPerClass.reduce((a, c) => a + c.AP, 0) / fullPerClass.length;
+        assert.ok(Math.abs(s.result.stats.AP - expected) < 1e-12, `subset AP ${s.result.stats.AP} vs mean of its classes' AP ${expected}`);
+        assert.ok(s.detections.every((d) => d.category_id > 500), 'only the subset\'s categories are written');
+      });
+    } finally {
+      model.dispose();
+    }
+  });
+}
 
 test.run();

@@ -13,7 +13,7 @@ import { useBackend } from './common.ts';
 interface EvalArgs {
   coco: boolean; weights?: string; data?: string; split: 'val' | 'train'; gt?: string; dets?: string; imgSize?: number; conf: number; iou: number;
   batch: number; maxDet: number; multiLabel?: boolean; json: boolean; saveDets?: string; limit?: number; perClass: boolean; prPlot?: string;
-  voc: boolean; resize: boolean; backend: string; threads: number;
+  voc: boolean; resize: boolean; skipBad: boolean; backend: string; threads: number;
 }
 
 const command = 'eval';
@@ -34,6 +34,7 @@ function builder(y: Argv) {
     .option('max-det', { type: 'number', default: 100, describe: 'detections kept per image' })
     .option('multi-label', { type: 'boolean', describe: 'a box may count for every class above --conf (default: yes for darknet models, no for YOLOv4 as the reference)' })
     .option('resize', { type: 'boolean', default: false, describe: 'plain resize instead of letterbox' })
+    .option('skip-bad', { type: 'boolean', default: false, describe: 'skip unreadable images (with a warning; left out of the ground truth too) instead of failing' })
     .option('limit', { type: 'number', describe: 'only the first n images' })
     .option('save-dets', { type: 'string', describe: 'write the detections (COCO results JSON) here' })
     .option('per-class', { type: 'boolean', default: false, describe: 'also print AP and AP50 per class' })
@@ -67,7 +68,9 @@ async function handler(argv: ArgumentsCamelCase<EvalArgs>): Promise<void> {
     const model = foldBatchNorm(loaded.model);
     loaded.model.dispose();
     const dataConfig = await loadDatasetConfig(argv.data!);
-    const dataset = await openDataset(dataConfig, argv.split);
+    // Notes (class matching, skipped images) wait until the progress bar is gone; stderr keeps --json clean.
+    const notes: string[] = [];
+    const dataset = await openDataset(dataConfig, argv.split, { skipBad: argv.skipBad, warn: (m) => notes.push(m) });
     const source = dataConfig[argv.split] as { annotations?: string };
     const groundTruth = dataConfig.format === 'coco' && source.annotations ? await loadGroundTruth(source.annotations) : undefined;
     const bar = new cliProgress.SingleBar({ format: 'eval |{bar}| {value}/{total} images {speed} img/s ETA {eta_formatted}', hideCursor: true }, cliProgress.Presets.shades_classic);
@@ -77,12 +80,14 @@ async function handler(argv: ArgumentsCamelCase<EvalArgs>): Promise<void> {
     const ev = await evaluateModelOnDataset(model, config, dataset, {
       inputSize: argv.imgSize, conf: argv.conf, iou: argv.iou, batchSize: argv.batch, maxDetections: argv.maxDet,
       multiLabel: argv.multiLabel, groundTruth, limit: argv.limit, resizeMode: argv.resize ? 'resize' : undefined,
+      skipBad: argv.skipBad, warn: (m) => notes.push(m),
       onProgress: (done) => bar.update(done, { speed: (done / ((performance.now() - t0) / 1000)).toFixed(2) }),
     });
     bar.stop();
     model.dispose();
+    for (const note of notes) console.warn(note);
     ({ result, groundTruth: gt, detections: dets } = ev);
-    extra = `${ev.images} images in ${ev.seconds.toFixed(1)} s (${(ev.images / ev.seconds).toFixed(2)} img/s), ${dets.length} detections`;
+    extra = `${ev.images} images in ${ev.seconds.toFixed(1)} s (${(ev.images / ev.seconds).toFixed(2)} img/s), ${dets.length} detections${ev.skipped ? `, ${ev.skipped} unreadable images skipped` : ''}`;
   }
   if (argv.saveDets) await fs.writeFile(argv.saveDets, JSON.stringify(dets));
   if (argv.prPlot) await writePrCurvePng(result, argv.prPlot);

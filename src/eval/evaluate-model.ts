@@ -10,6 +10,7 @@ import { decodeOptionsFromConfig } from '../predict/decode.ts';
 import { letterboxImage, type ResizeMode } from '../predict/letterbox.ts';
 import { inferenceDefaults } from '../predict/defaults.ts';
 import type { Detection } from '../predict/nms.ts';
+import { ClassMappingError, describeClassMapping, mapClassesByName } from '../data/class-map.ts';
 import { evaluateCoco } from './coco.ts';
 import type { CocoDetection, CocoEvalResult, CocoGroundTruth } from './coco-types.ts';
 
@@ -24,7 +25,7 @@ export interface EvaluateModelOptions {
   /** Let a box count for every class above the threshold; default: darknet models yes, YOLOv4 no (its best class, as the reference). */
   multiLabel?: boolean;
   resizeMode?: ResizeMode;
-  /** The dataset's own COCO annotation JSON; without it the ground truth is built from the dataset. */
+  /** The dataset's own COCO annotation JSON (only the evaluated images' part counts); without it the ground truth is built from the dataset. */
   groundTruth?: CocoGroundTruth;
   /** Evaluate only the first n images (quick checks). */
   limit?: number;
@@ -87,13 +88,40 @@ export function groundTruthFromDataset(dataset: Dataset, count = dataset.items.l
   return gt;
 }
 
-/** The ground truth minus some images and their annotations (the same object when there are none to drop). */
-function withoutImages(gt: CocoGroundTruth, imageIds: ReadonlySet<number>): CocoGroundTruth {
-  if (!imageIds.size) return gt;
+/** Model classes placeholder-named by the config (`class0`, `class1`, ...): nothing to match by name. */
+function unnamed(names: readonly string[]): boolean {
+  return names.every((n, i) => n === `class${i}`);
+}
+
+/**
+ * `modelToDataset[k]`: the dataset class of model class k (-1: the dataset lacks it), matched by name.
+ * Says in one line what does not match; refuses when no class is in common.
+ */
+function matchClasses(modelNames: readonly string[], datasetNames: readonly string[], warn: (m: string) => void): number[] {
+  const mapping = mapClassesByName(modelNames, datasetNames);
+  if (mapping.datasetToModel.every((k) => k < 0)) {
+    // Without real names (a config that gave none) position is all there is, as before.
+    if (unnamed(modelNames) && modelNames.length === datasetNames.length) {
+      warn(`the model's classes have no names (class0, class1, ...): matched to the dataset's ${datasetNames.length} classes by position`);
+      return modelNames.map((_, k) => k);
+    }
+    const show = (names: readonly string[]) => names.slice(0, 5).map((n) => `"${n}"`).join(', ') + (names.length > 5 ? ', ...' : '');
+    throw new ClassMappingError(
+      `no class of the model (${modelNames.length}: ${show(modelNames)}) is in the dataset (${datasetNames.length}: ${show(datasetNames)}); nothing to evaluate`,
+    );
+  }
+  const note = describeClassMapping(mapping);
+  if (note) warn(`eval: ${note}`);
+  return mapping.modelToDataset;
+}
+
+/** The ground truth of just these images (the same object when it has no others). */
+function onlyImages(gt: CocoGroundTruth, imageIds: ReadonlySet<number>): CocoGroundTruth {
+  if (gt.images.length === imageIds.size && gt.images.every((im) => imageIds.has(im.id))) return gt;
   return {
     ...gt,
-    images: gt.images.filter((im) => !imageIds.has(im.id)),
-    annotations: gt.annotations.filter((a) => !imageIds.has(a.image_id)),
+    images: gt.images.filter((im) => imageIds.has(im.id)),
+    annotations: gt.annotations.filter((a) => imageIds.has(a.image_id)),
   };
 }
 
@@ -123,8 +151,11 @@ export async function evaluateModelOnDataset(
   const decodeOpts = decodeOptionsFromConfig(config, inputSize, d.scaleXY);
   const nmsOpts = { confThreshold: opts.conf ?? 0.001, iouThreshold: opts.iou ?? 0.65, maxDetections: opts.maxDetections ?? 100, multiLabel: opts.multiLabel ?? d.multiLabel };
   const detections: CocoDetection[] = [];
-  const categoryOf = (k: number) => categoryIdOf(dataset, k);
   const warn = opts.warn ?? ((m: string) => console.warn(m));
+  const modelToDataset = matchClasses(config.classNames, dataset.classNames, warn);
+  // A detection of model class k is one of the dataset's class modelToDataset[k]; classes the dataset lacks are dropped.
+  const categoryOf = (k: number) => categoryIdOf(dataset, modelToDataset[k]);
+  const known = (det: Detection) => modelToDataset[det.classId] >= 0;
   /** Dataset indices of unreadable images (skipBad): they count neither as detections nor as ground truth. */
   const skipped = new Set<number>();
   const loadOne = async (i: number) => {
@@ -153,13 +184,14 @@ export async function evaluateModelOnDataset(
     pending?.catch(() => undefined);
     if (batch.length) {
       const perImage = await detectBatch(model, batch.map((b) => b.image), decodeOpts, nmsOpts);
-      perImage.forEach((dets, j) => detections.push(...toCocoDetections(dets, imageIdOf(dataset, batch[j].index), categoryOf)));
+      perImage.forEach((dets, j) => detections.push(...toCocoDetections(dets.filter(known), imageIdOf(dataset, batch[j].index), categoryOf)));
     }
     opts.onProgress?.(Math.min(start + batchSize, count), count);
   }
-  const groundTruth = opts.groundTruth && count === dataset.items.length
-    ? withoutImages(opts.groundTruth, new Set([...skipped].map((i) => imageIdOf(dataset, i))))
-    : groundTruthFromDataset(dataset, count, skipped);
+  // The annotation file's ground truth (its own areas and crowd flags), restricted to the images evaluated:
+  // --limit, images the reader skipped and unreadable ones count neither way.
+  const evaluatedIds = new Set(Array.from({ length: count }, (_, i) => i).filter((i) => !skipped.has(i)).map((i) => imageIdOf(dataset, i)));
+  const groundTruth = opts.groundTruth ? onlyImages(opts.groundTruth, evaluatedIds) : groundTruthFromDataset(dataset, count, skipped);
   const result = evaluateCoco(groundTruth, detections);
   return { result, detections, groundTruth, images: count - skipped.size, skipped: skipped.size, seconds: (performance.now() - t0) / 1000 };
 }
