@@ -29,7 +29,7 @@ function builder(y: Argv) {
     .option('multi-label', { type: 'boolean', describe: 'a box may count for every class above --conf (default: yes for darknet models, as darknet/OpenCV; no for YOLOv4)' })
     .option('agnostic', { type: 'boolean', default: false, describe: 'class-agnostic NMS' })
     .option('classes-file', { type: 'string', describe: 'class names, one per line (default: the checkpoint\'s)' })
-    .option('save-json', { type: 'boolean', default: true, describe: 'write predictions.json (--no-save-json to skip)' })
+    .option('save-json', { type: 'boolean', default: true, describe: 'write predictions.json (images) or <out>.json beside the video (--no-save-json to skip)' })
     .option('img-size', { type: 'number', describe: 'input size, a multiple of 32 (default: the model\'s)' })
     .option('resize', { type: 'boolean', default: false, describe: 'plain resize instead of letterbox, as darknet/OpenCV do (default: the checkpoint\'s setting, letterbox for YOLOv4)' })
     .option('batch', { type: 'number', default: 1, describe: 'images or frames per forward pass' })
@@ -86,7 +86,7 @@ async function handler(argv: ArgumentsCamelCase<PredictArgs>): Promise<void> {
       const bar = new cliProgress.SingleBar({ format: 'video |{bar}| {value}/{total} frames {fps} frames/s ETA {eta_formatted}', hideCursor: true }, cliProgress.Presets.shades_classic);
       let started = false;
       const r = await predictVideo(model, config, video, argv.out!, {
-        ...common, maxFrames: argv.maxFrames,
+        ...common, maxFrames: argv.maxFrames, saveJson: argv.saveJson,
         onProgress: (p) => {
           if (!started) {
             bar.start(p.totalFrames ?? 0, 0, { fps: '-' });
@@ -96,7 +96,7 @@ async function handler(argv: ArgumentsCamelCase<PredictArgs>): Promise<void> {
         },
       });
       bar.stop();
-      console.log(`${r.frames} frames (${r.width}x${r.height} at ${r.fps} fps) in ${r.seconds.toFixed(1)} s -> ${argv.out}`);
+      console.log(`${r.frames} frames (${r.width}x${r.height} at ${r.fps} fps), ${r.detections} detections in ${r.seconds.toFixed(1)} s -> ${argv.out}${r.json ? ` and ${r.json}` : ''}`);
       return;
     }
     const bar = new cliProgress.SingleBar({ format: 'predict |{bar}| {value}/{total} images {ips} img/s', hideCursor: true }, cliProgress.Presets.shades_classic);

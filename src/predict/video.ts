@@ -7,8 +7,8 @@
  * `@ffmpeg-installer/ffmpeg` (if installed), `ffmpeg` on PATH.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { access, mkdir } from 'node:fs/promises';
-import { dirname, extname } from 'node:path';
+import { access, mkdir, realpath } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Yolov4Config } from '../model/config.ts';
 import { decodeOptionsFromConfig } from './decode.ts';
@@ -16,6 +16,8 @@ import { detectBatch, type Predictor } from './detect.ts';
 import { renderDetections, type DrawOptions } from './draw.ts';
 import { letterboxImage, type LetterboxResult, type RawImage, type ResizeMode } from './letterbox.ts';
 import type { Detection, NmsOptions } from './nms.ts';
+import { VideoJsonWriter } from './video-json.ts';
+import { UsageError } from '../util/usage-error.ts';
 
 export class FfmpegNotFoundError extends Error {
   constructor(detail: string) {
@@ -98,6 +100,11 @@ export async function probeVideo(file: string, ffmpeg?: string): Promise<VideoIn
   await new Promise<void>((res, rej) => { p.on('error', rej); p.on('close', () => res()); });
   const text = err();
   const stream = text.split('\n').find((l) => /Stream #\d+:\d+.*: Video:/.test(l));
+  if (!stream && /Stream #\d+:\d+/.test(text)) {
+    // A readable file without pictures (audio only, subtitles): say so rather than quote ffmpeg.
+    const kinds = [...new Set([...text.matchAll(/Stream #\d+:\d+.*?: (\w+):/g)].map((m) => m[1].toLowerCase()))];
+    throw new Error(`cannot read video "${file}": no video stream (it has ${kinds.join(', ')} only)`);
+  }
   if (!stream) {
     const last = text.trim().split('\n').filter((l) => l.includes(file) || /error|invalid/i.test(l)).slice(-1)[0];
     throw new Error(`cannot read video "${file}": ${last ? last.trim() : 'no video stream'}`);
@@ -171,6 +178,8 @@ export interface PredictVideoOptions {
   onProgress?: (p: VideoProgress) => void;
   /** Called with each frame's detections (original pixels), e.g. to write JSON lines. */
   onFrame?: (frame: number, detections: Detection[]) => void;
+  /** Write the detections of every frame to `<output>.json` (default true; see video-json.ts). */
+  saveJson?: boolean;
 }
 
 export interface PredictVideoResult {
@@ -178,7 +187,30 @@ export interface PredictVideoResult {
   width: number;
   height: number;
   fps: string;
+  /** Detections over all frames. */
+  detections: number;
+  /** The detections file, when written. */
+  json?: string;
   seconds: number;
+}
+
+/** The path with symlinks resolved; for a file yet to be written, its folder's resolved path. */
+async function canonicalPath(file: string): Promise<string> {
+  const abs = resolve(file);
+  try {
+    return await realpath(abs);
+  } catch {
+    const dir = await realpath(dirname(abs)).catch(() => dirname(abs));
+    return join(dir, basename(abs));
+  }
+}
+
+/** Writing over the input would destroy it while ffmpeg still reads it. */
+async function refuseOverwritingInput(input: string, outputs: string[]): Promise<void> {
+  const src = await canonicalPath(input);
+  for (const out of outputs) {
+    if ((await canonicalPath(out)) === src) throw new UsageError(`--out "${out}" is the input video "${input}": choose another output file`);
+  }
 }
 
 /** Yields exactly frameBytes-sized frames from a stream (one reusable buffer per frame in flight). */
@@ -251,6 +283,8 @@ export async function predictVideo(
   output: string,
   opts: PredictVideoOptions = {},
 ): Promise<PredictVideoResult> {
+  const jsonFile = (opts.saveJson ?? true) ? `${output}.json` : undefined;
+  await refuseOverwritingInput(input, jsonFile ? [output, jsonFile] : [output]);
   const ffmpeg = await findFfmpeg(opts.ffmpegPath);
   const info = await probeVideo(input, ffmpeg);
   const size = opts.inputSize ?? config.inputSize;
@@ -268,6 +302,7 @@ export async function predictVideo(
   const { width, height } = info;
   const frameBytes = width * height * 3;
   await mkdir(dirname(output), { recursive: true });
+  const json = jsonFile ? await VideoJsonWriter.create(jsonFile, { source: input, fps: info.fpsValue, width, height }, classNames) : undefined;
 
   const dec = spawn(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', input, '-map', '0:v:0', '-an', '-sn', '-dn',
     '-vf', `scale=${width}:${height}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -283,12 +318,15 @@ export async function predictVideo(
 
   const t0 = performance.now();
   let frames = 0;
+  let detections = 0;
   const flush = async (raws: Buffer[]) => {
     const images: RawImage[] = raws.map((data) => ({ data, width, height, channels: 3 }));
     const lbs: LetterboxResult[] = await Promise.all(images.map((im) => letterboxImage(im, size, { mode: opts.mode, resampler: opts.resampler })));
     const dets = await detectBatch(model, lbs, decodeOpts, nmsOpts);
     for (let i = 0; i < images.length; i++) {
       opts.onFrame?.(frames, dets[i]);
+      await json?.addFrame(frames, dets[i]);
+      detections += dets[i].length;
       const drawn = await (await renderDetections(images[i], dets[i], { ...opts.draw, classNames }, { width, height })).raw().toBuffer();
       if (drawn.length !== frameBytes) throw new Error(`internal: drawn frame has ${drawn.length} bytes, expected ${frameBytes}`);
       await writeAsync(enc.stdin!, drawn);
@@ -317,7 +355,9 @@ export async function predictVideo(
     enc.stdin!.end();
     const encCode = await encExit;
     if (encCode !== 0) throw new Error(`ffmpeg could not encode "${output}" (exit ${encCode}): ${encErr().trim().split('\n').slice(-3).join(' ')}`);
+    await json?.close();
   } catch (e) {
+    await json?.abort();
     // Stop the processes this call started.
     if (dec.exitCode === null) dec.kill('SIGKILL');
     if (enc.exitCode === null) enc.kill('SIGKILL');
@@ -327,5 +367,5 @@ export async function predictVideo(
     }
     throw e;
   }
-  return { frames, width, height, fps: info.fps, seconds: (performance.now() - t0) / 1000 };
+  return { frames, width, height, fps: info.fps, detections, json: jsonFile, seconds: (performance.now() - t0) / 1000 };
 }
