@@ -18,7 +18,9 @@ import { clipByGlobalNorm, Optimizer, type OptimizerState } from './optimizer.ts
 import { learningRateAt, scaleLrForBatch, type LrSchedule } from './schedule.ts';
 import { ModelEma } from './ema.ts';
 import type { TrainSettings } from './settings.ts';
-import { writeLinePlotPng } from '../util/line-plot.ts';
+import { plotResults, readResults, writeResults, type EpochRecord } from './results.ts';
+
+export type { EpochRecord };
 
 /** Where a run is; saved in every checkpoint's meta.training. */
 export interface TrainingState {
@@ -43,19 +45,6 @@ export interface BatchProgress {
   obj: number;
   cls: number;
   imagesPerSecond: number;
-}
-
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  box: number;
-  obj: number;
-  cls: number;
-  lr: number;
-  valLoss: number;
-  AP: number;
-  AP50: number;
-  seconds: number;
 }
 
 export interface TrainHooks {
@@ -88,8 +77,6 @@ export interface TrainResult {
   records: EpochRecord[];
   interrupted: boolean;
 }
-
-const CSV_HEADER = 'epoch,loss,box,obj,cls,lr,val_loss,AP,AP50,seconds';
 
 function scheduleFor(s: TrainSettings, batchesPerEpoch: number): LrSchedule {
   const { lr0, lrMin } = s.scaleLrByBatch ? scaleLrForBatch(s.lr0, s.lrMin, s.batchSize, s.optimizer) : { lr0: s.lr0, lrMin: s.lrMin };
@@ -387,36 +374,4 @@ async function validationLoss(model: tf.LayersModel, valSet: Dataset, lossOpts: 
     n += 1;
   }
   return sum / Math.max(1, n);
-}
-
-async function readResults(csvPath: string, upToEpoch: number): Promise<EpochRecord[]> {
-  const text = await fs.readFile(csvPath, 'utf8').catch(() => '');
-  return text.split('\n').slice(1).filter((l) => l.trim()).map((l) => {
-    const v = l.split(',').map(Number);
-    return { epoch: v[0], loss: v[1], box: v[2], obj: v[3], cls: v[4], lr: v[5], valLoss: v[6], AP: v[7], AP50: v[8], seconds: v[9] };
-  }).filter((r) => r.epoch < upToEpoch);
-}
-
-async function writeResults(csvPath: string, records: EpochRecord[]): Promise<void> {
-  const rows = records.map((r) => [r.epoch, r.loss, r.box, r.obj, r.cls, r.lr, r.valLoss, r.AP, r.AP50, r.seconds]
-    .map((v) => (Number.isFinite(v) ? String(Number(v.toPrecision(6))) : '')).join(','));
-  const tmp = `${csvPath}.tmp`;
-  await fs.writeFile(tmp, [CSV_HEADER, ...rows].join('\n') + '\n');
-  await fs.rename(tmp, csvPath);
-}
-
-async function plotResults(file: string, records: EpochRecord[]): Promise<void> {
-  const xs = records.map((r) => r.epoch + 1);
-  const series = [
-    { name: 'train loss', xs, ys: records.map((r) => r.loss) },
-    { name: 'val loss', xs, ys: records.map((r) => r.valLoss) },
-  ];
-  const maps = records.filter((r) => Number.isFinite(r.AP));
-  const maxLoss = Math.max(...records.flatMap((r) => [r.loss, r.valLoss]).filter(Number.isFinite), 1e-6);
-  // mAP is drawn scaled to the loss axis so one chart shows both; the legend says the scale.
-  if (maps.length) {
-    series.push({ name: `AP x ${maxLoss.toPrecision(2)}`, xs: maps.map((r) => r.epoch + 1), ys: maps.map((r) => r.AP * maxLoss) });
-    series.push({ name: `AP50 x ${maxLoss.toPrecision(2)}`, xs: maps.map((r) => r.epoch + 1), ys: maps.map((r) => r.AP50 * maxLoss) });
-  }
-  await writeLinePlotPng(file, series, { title: 'training', xLabel: 'epoch', yLabel: 'loss', yMin: 0 });
 }
