@@ -1,11 +1,13 @@
 /**
  * Drawing detections on images: sharp + an SVG overlay (boxes, filled label backgrounds with
- * contrasting text, one colour per class, labels kept inside the image).
+ * contrasting text, one colour per class, labels kept inside the image and off each other: see
+ * label-layout.ts).
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import type sharp from 'sharp';
 import type { Detection } from './nms.ts';
+import { placeLabels, type LabelRect, type LabelRequest } from './label-layout.ts';
 import { describeInput, imageSize, ImageReadError, toSharp, type ImageInput } from './letterbox.ts';
 
 export type Rgb = [number, number, number];
@@ -72,28 +74,44 @@ export function drawMetrics(width: number, height: number, opts: DrawOptions = {
   return { lineWidth, fontSize, padX, labelH };
 }
 
+/** The label rectangles detectionsSvg draws, one per drawn detection in order (exported for tests and callers). */
+export function labelRects(width: number, height: number, detections: Detection[], opts: DrawOptions = {}): LabelRect[] {
+  const { fontSize, padX, labelH } = drawMetrics(width, height, opts);
+  const requests: LabelRequest[] = [];
+  for (const d of detections) {
+    const box = pixelBox(d, width, height);
+    if (box) requests.push({ box, width: Math.ceil(labelText(d, opts).length * fontSize * CHAR_WIDTH_EM) + 2 * padX });
+  }
+  return placeLabels(requests, labelH, width, height);
+}
+
+/** Integer corners inside the image, or undefined when nothing of the box is left. */
+function pixelBox(d: Detection, width: number, height: number): [number, number, number, number] | undefined {
+  const x1 = clamp(Math.round(d.box[0]), 0, width), y1 = clamp(Math.round(d.box[1]), 0, height);
+  const x2 = clamp(Math.round(d.box[2]), 0, width), y2 = clamp(Math.round(d.box[3]), 0, height);
+  return x2 > x1 && y2 > y1 ? [x1, y1, x2, y2] : undefined;
+}
+
 /** The SVG overlay (width x height, transparent) with every detection's box and label. */
 export function detectionsSvg(width: number, height: number, detections: Detection[], opts: DrawOptions = {}): string {
   const { lineWidth: lw, fontSize, padX, labelH } = drawMetrics(width, height, opts);
   const colorOf = opts.colorOf ?? classColor;
   const boxes: string[] = [];
   const labels: string[] = [];
+  const rects = labelRects(width, height, detections, opts);
+  let drawn = 0;
   for (const d of detections) {
     const color = colorOf(d.classId);
     // Integer edges; the stroke is drawn inside [x1, x2] x [y1, y2].
-    const x1 = clamp(Math.round(d.box[0]), 0, width), y1 = clamp(Math.round(d.box[1]), 0, height);
-    const x2 = clamp(Math.round(d.box[2]), 0, width), y2 = clamp(Math.round(d.box[3]), 0, height);
+    const box = pixelBox(d, width, height);
+    if (!box) continue;
+    const [x1, y1, x2, y2] = box;
     const bw = x2 - x1, bh = y2 - y1;
-    if (bw <= 0 || bh <= 0) continue;
     const t = Math.min(lw, bw / 2, bh / 2);
     boxes.push(`<rect x="${x1 + t / 2}" y="${y1 + t / 2}" width="${bw - t}" height="${bh - t}" fill="none" stroke="${hex(color)}" stroke-width="${t}"/>`);
 
     const text = labelText(d, opts);
-    const labelW = Math.ceil(text.length * fontSize * CHAR_WIDTH_EM) + 2 * padX;
-    // Above the box if it fits, else inside it at the top; always inside the image.
-    let ly = y1 - labelH >= 0 ? y1 - labelH : y1;
-    ly = clamp(ly, 0, Math.max(0, height - labelH));
-    const lx = clamp(x1, 0, Math.max(0, width - labelW));
+    const { x: lx, y: ly, w: labelW } = rects[drawn++];
     labels.push(
       `<rect x="${lx}" y="${ly}" width="${labelW}" height="${labelH}" fill="${hex(color)}"/>`
       + `<text x="${lx + padX}" y="${ly + Math.round(labelH * 0.78)}" fill="${hex(textColorOn(color))}">${escapeXml(text)}</text>`,
