@@ -54,7 +54,8 @@ function panelParts(series: Series[], o: PlotOptions, left: number, top: number,
   let x0 = o.xMin ?? Math.min(...allX, 0);
   let x1 = o.xMax ?? Math.max(...allX, 1);
   let y0 = o.yMin ?? Math.min(...allY, 0);
-  let y1 = o.yMax ?? Math.max(...allY, 1e-9);
+  // 5 % headroom so the highest curve does not run along the frame.
+  let y1 = o.yMax ?? Math.max(...allY, 1e-9) * 1.05;
   if (x1 <= x0) x1 = x0 + 1;
   if (y1 <= y0) y1 = y0 + 1;
   const right = left + W - m.r;
@@ -79,7 +80,8 @@ function panelParts(series: Series[], o: PlotOptions, left: number, top: number,
     if (pts.length === 0) return;
     const d = pts.map(([x, y], j) => `${j ? 'L' : 'M'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
     parts.push(`<path d="${d}" fill="none" stroke="${colour}" stroke-width="2"/>`);
-    if (pts.length === 1) parts.push(`<circle cx="${px(pts[0][0])}" cy="${py(pts[0][1])}" r="3" fill="${colour}"/>`);
+    // Few points (e.g. AP every n epochs): mark each, so measured values are told from the lines between them.
+    if (pts.length <= 30) for (const [x, y] of pts) parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${colour}"/>`);
   });
   if (o.title) parts.push(`<text x="${(m.l + right) / 2}" y="${top + 24}" text-anchor="middle" font-size="16">${esc(o.title)}</text>`);
   if (o.xLabel) parts.push(`<text x="${(m.l + right) / 2}" y="${top + H - 12}" text-anchor="middle">${esc(o.xLabel)}</text>`);
