@@ -43,6 +43,32 @@ const INSTALL_HELP =
   '(Linux x64, NVIDIA GPU with CUDA 11.2 + cuDNN 8.1); their install downloads libtensorflow, so it ' +
   'needs internet access. Or choose --backend wasm.';
 
+/**
+ * tfjs's cpu backend tells Node users, on its first tensor, to install tfjs-node; we print our own
+ * backend line instead. Only that message: `firstUse` is the flag guarding it, while PROD/IS_TEST
+ * would hide every other tfjs warning too. The engine makes a new cpu instance whenever it
+ * (re)initializes the backend, so the factory is wrapped as well as any instance already made.
+ */
+export function silenceTfjsNodeBanner(): void {
+  type Quiet = { firstUse?: boolean };
+  const quiet = (b: unknown) => {
+    if (b && typeof b === 'object' && 'firstUse' in b) (b as Quiet).firstUse = false;
+    return b;
+  };
+  const engine = tf.engine() as unknown as {
+    registry: Record<string, unknown>;
+    registryFactory: Record<string, { factory: () => unknown; quieted?: boolean }>;
+  };
+  const entry = engine.registryFactory?.cpu;
+  if (entry && !entry.quieted) {
+    const make = entry.factory;
+    entry.factory = () => quiet(make());
+    entry.quieted = true;
+  }
+  quiet(engine.registry?.cpu);
+}
+silenceTfjsNodeBanner();
+
 /** Summary lines already printed in this process: print each once. */
 const printed = new Set<string>();
 
@@ -53,6 +79,7 @@ export async function selectBackend(choice?: BackendChoice, opts: SelectOptions 
     throw new BackendError(`unknown backend '${wanted}'${fromEnv ? ' (from YOLO4_BACKEND)' : ''}; ` +
       `valid: ${BACKEND_CHOICES.join(', ')}`);
   }
+  silenceTfjsNodeBanner();
   const importModule = opts.importModule ?? ((s: string) => import(s));
   const skipped: BackendResult['skipped'] = [];
   let result: BackendResult | undefined;
