@@ -47,6 +47,15 @@ export interface BatchProgress {
   imagesPerSecond: number;
 }
 
+/** Validation failed after an epoch whose checkpoint was saved first (so the run can be resumed). */
+export class ValidationError extends Error {
+  constructor(readonly epoch: number, readonly checkpoint: string, cause: unknown) {
+    super(`validation after epoch ${epoch + 1} failed: ${(cause as Error)?.message ?? String(cause)} (the epoch is saved in ${checkpoint}; fix the val set or use --skip-bad, then --resume)`);
+    this.name = 'ValidationError';
+    this.cause = cause;
+  }
+}
+
 export interface TrainHooks {
   onEpochStart?: (epoch: number, batches: number) => void;
   onBatch?: (p: BatchProgress) => void;
@@ -150,6 +159,7 @@ export async function trainModel(run: TrainRun): Promise<TrainResult> {
     augment: s.augment ? { mosaic: s.mosaic, mixup: s.mixup } : false,
     seed: s.seed,
     skipBad: s.skipBad,
+    warn: log,
     dropLast: trainSet.items.length > s.batchSize,
   });
   const batchesPerEpoch = s.maxBatchesPerEpoch > 0 ? Math.min(s.maxBatchesPerEpoch, loader.batchesPerEpoch) : loader.batchesPerEpoch;
@@ -251,17 +261,28 @@ export async function trainModel(run: TrainRun): Promise<TrainResult> {
     const last = epoch === s.epochs - 1;
     if (valSet) {
       const runVal = async () => {
-        record.valLoss = await validationLoss(model, valSet, lossOpts, s);
+        record.valLoss = await validationLoss(model, valSet, lossOpts, s, log);
         if (last || (s.valEvery > 0 && (epoch + 1) % s.valEvery === 0)) {
           const ev = await evaluateModelOnDataset(model, config, valSet, {
             inputSize: s.inputSize, groundTruth: run.valGroundTruth, limit: s.valLimit || undefined, onProgress: hooks.onValidationProgress,
+            skipBad: s.skipBad, warn: log,
           });
           record.AP = ev.result.stats.AP;
           record.AP50 = ev.result.stats.AP50;
         }
       };
-      if (ema) await ema.withAveraged(runVal);
-      else await runVal();
+      try {
+        if (ema) await ema.withAveraged(runVal);
+        else await runVal();
+      } catch (e) {
+        // The epoch's training is done: keep it resumable before reporting the failure.
+        state.epoch = epoch + 1;
+        state.batchInEpoch = 0;
+        records.push(record);
+        await writeResults(csvPath, records);
+        await save('last', false);
+        throw new ValidationError(epoch, path.join(runDir, 'last'), e);
+      }
     }
     record.seconds = (performance.now() - t0) / 1000;
     records.push(record);
@@ -358,8 +379,8 @@ function pickScale(size: number, seed: number, step: number): number {
   return lo + 32 * (((h >>> 0) % k));
 }
 
-async function validationLoss(model: tf.LayersModel, valSet: Dataset, lossOpts: YoloLossOptions, s: TrainSettings): Promise<number> {
-  const loader = createLoader(valSet, { batchSize: s.batchSize, inputSize: s.inputSize, augment: false, shuffle: false, seed: 0, skipBad: s.skipBad });
+async function validationLoss(model: tf.LayersModel, valSet: Dataset, lossOpts: YoloLossOptions, s: TrainSettings, warn: (m: string) => void): Promise<number> {
+  const loader = createLoader(valSet, { batchSize: s.batchSize, inputSize: s.inputSize, augment: false, shuffle: false, seed: 0, skipBad: s.skipBad, warn });
   let sum = 0;
   let n = 0;
   const limit = s.valLimit > 0 ? Math.ceil(s.valLimit / s.batchSize) : Infinity;
