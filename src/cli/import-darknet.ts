@@ -4,7 +4,7 @@
  */
 import type { Argv, ArgumentsCamelCase, CommandModule } from 'yargs';
 import '../model/darknet-layers.ts'; // the checkpoint's custom layers
-import { saveCheckpoint } from '../io/checkpoint.ts';
+import { checkOutputTarget, saveCheckpoint } from '../io/checkpoint.ts';
 import { countDarknetParams, importDarknet, OPENCV_BN_EPSILON, DARKNET_BN_EPSILON } from '../io/darknet/index.ts';
 import { countNonTrainableParams, countTrainableParams } from '../model/yolov4.ts';
 import { useBackend } from './common.ts';
@@ -16,8 +16,9 @@ export interface DarknetImportArgs {
   weights?: string;
   /** Class names, one per line (e.g. coco.names). */
   names?: string;
-  /** Checkpoint directory to write. */
+  /** Checkpoint directory to write: new or empty, or an existing checkpoint with `force`. */
   out: string;
+  force?: boolean;
   inputSize?: number;
   /** 'darknet' (1e-5, default), 'opencv' (1e-6) or a number. */
   bnEps?: string | number;
@@ -33,6 +34,7 @@ export function parseBnEps(v: string | number | undefined): number {
 
 /** Imports a .cfg (+ .weights) and saves it as an ordinary checkpoint. Returns a one-line summary. */
 export async function importDarknetCheckpoint(a: DarknetImportArgs): Promise<string> {
+  await checkOutputTarget(a.out, { force: a.force }); // before the work, not after it
   const { model, config, network, header } = await importDarknet(a.cfg, a.weights, {
     namesFile: a.names, inputSize: a.inputSize, bnEpsilon: parseBnEps(a.bnEps),
   });
@@ -43,6 +45,7 @@ export async function importDarknetCheckpoint(a: DarknetImportArgs): Promise<str
         kind: 'darknet', cfg: a.cfg, ...(a.weights ? { weights: a.weights } : {}), ...(a.names ? { names: a.names } : {}),
         ...(header ? { header } : {}), weightFloats: counts.weightFloats,
       },
+      overwrite: Boolean(a.force),
     });
     const params = countTrainableParams(model);
     const stats = countNonTrainableParams(model);
@@ -53,6 +56,11 @@ export async function importDarknetCheckpoint(a: DarknetImportArgs): Promise<str
     model.dispose();
   }
 }
+
+/** `--force` of every verb that writes a checkpoint to --out. */
+export const FORCE_FLAG = {
+  type: 'boolean', default: false, describe: 'overwrite an existing checkpoint at --out; never anything else',
+} as const;
 
 /** Flags shared with `yolo4 import <file.cfg>`. */
 export function darknetImportFlags<T>(y: Argv<T>) {
@@ -69,7 +77,8 @@ const describe = 'Convert a darknet model (.cfg + .weights) into a checkpoint th
 function builder(y: Argv) {
   return darknetImportFlags(y)
     .positional('cfg', { type: 'string', demandOption: true, describe: 'the darknet .cfg file' })
-    .option('out', { type: 'string', demandOption: true, describe: 'checkpoint directory to write (replaced atomically)' })
+    .option('out', { type: 'string', demandOption: true, describe: 'checkpoint directory to write: new or empty (an existing checkpoint needs --force)' })
+    .option('force', FORCE_FLAG)
     .example('$0 import-darknet yolov4-tiny.cfg --weights yolov4-tiny.weights --names coco.names --out checkpoints/tiny', 'a darknet model as a checkpoint');
 }
 

@@ -2,9 +2,10 @@
  * One entry point for "weights" arguments: a checkpoint directory or a PyTorch `.pth` file.
  */
 import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import type { Yolov4Config } from '../model/config.ts';
-import { CheckpointError, isCheckpointDir, loadCheckpoint, type CheckpointMeta } from './checkpoint.ts';
+import { CheckpointError, isCheckpointDir, loadCheckpoint, recoverCheckpoint, type CheckpointMeta } from './checkpoint.ts';
 import { importTorchYolov4, type TorchImportOptions } from './torch-yolov4.ts';
 
 export interface LoadedWeights {
@@ -18,6 +19,7 @@ export interface LoadedWeights {
 const TORCH_EXTENSIONS = ['.pth', '.pt', '.ckpt', '.bin'];
 
 export async function loadWeights(p: string, torchOpts: TorchImportOptions = {}): Promise<LoadedWeights> {
+  await recoverCheckpoint(path.resolve(p)); // a save of p that crashed mid-swap leaves p missing
   const stat = await fs.stat(p).catch(() => undefined);
   if (!stat) throw new CheckpointError(`weights not found: "${p}" (expected a checkpoint directory or a PyTorch .pth file)`);
   if (stat.isDirectory()) {

@@ -21,7 +21,7 @@ export interface FileHandlerOptions {
 }
 
 /** Weight files a previous save may have left (never other files: a checkpoint dir holds more). */
-const WEIGHT_FILE = /^(weights\.bin|group\d+-shard\d+of\d+\.bin)$/;
+export const WEIGHT_FILE = /^(weights\.bin|group\d+-shard\d+of\d+\.bin)$/;
 
 /** Bytes per element of each stored weight dtype (a quantization dtype overrides the dtype). */
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
@@ -103,14 +103,17 @@ async function loadArtifacts(dir: string, modelFile: string): Promise<tf.io.Mode
   const manifest = json.weightsManifest ?? [];
   if (!Array.isArray(manifest)) throw new Error(`${jsonPath}: weightsManifest is not a list`);
 
+  // Every name is checked before any file is touched: a path out of the folder must not even be stat'ed.
+  manifest.forEach((group, g) => checkWeightFileNames(group, g, jsonPath));
   // Stat every file first, so the weights are read straight into one buffer of the final size.
   const groups: { files: string[]; sizes: number[] }[] = [];
   for (const group of manifest) {
-    const files = group.paths.map((p) => path.resolve(dir, p));
+    const files = group.paths.map((p) => path.join(dir, p));
     const sizes: number[] = [];
     for (const file of files) {
-      const st = await fs.stat(file).catch(() => null);
-      if (st === null || !st.isFile()) throw new Error(`weight file not found: ${file} (listed in ${jsonPath})`);
+      // lstat: a symlink could point out of the folder.
+      const st = await fs.lstat(file).catch(() => null);
+      if (st === null || !st.isFile()) throw new Error(`weight file not found: ${file} (listed in ${jsonPath}; a regular file in the model directory)`);
       sizes.push(st.size);
     }
     checkGroupSize(group, files, sizes, jsonPath);
@@ -126,6 +129,28 @@ async function loadArtifacts(dir: string, modelFile: string): Promise<tf.io.Mode
     }
   }
   return tf.io.getModelArtifactsForJSONSync(json, manifest.flatMap((g) => g.weights), weightData);
+}
+
+export class UnsafeWeightPathError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsafeWeightPathError';
+  }
+}
+
+/**
+ * Weight files must be plain names inside the model directory: no separator, no "..", not absolute,
+ * no NUL. The error names only the manifest entry, never the path's target.
+ */
+function checkWeightFileNames(group: unknown, g: number, jsonPath: string): void {
+  const paths = (group as { paths?: unknown } | null)?.paths;
+  if (!Array.isArray(paths)) throw new UnsafeWeightPathError(`${jsonPath}: weightsManifest[${g}].paths is not a list`);
+  paths.forEach((p: unknown, i) => {
+    const plain = typeof p === 'string' && p.length > 0 && p !== '.' && p !== '..' && !/[/\\\0:]/.test(p);
+    if (!plain) {
+      throw new UnsafeWeightPathError(`${jsonPath}: weightsManifest[${g}].paths[${i}] is not a plain file name in the model directory; refusing to read it`);
+    }
+  });
 }
 
 /** A group's files must hold exactly its weights; name the file that is short. */
