@@ -98,6 +98,15 @@ test('ground truth: missing fields', () => {
   throwsInput(() => evaluateCoco({ ...gt, annotations: [{ ...ann, category_id: undefined }] } as unknown as CocoGroundTruth, []), '"category_id"');
 });
 
+test('ground truth: an annotation id used twice is refused, naming the id and both positions', () => {
+  const ann = gt.annotations[0];
+  const other = { ...ann, id: 2, image_id: 2, bbox: [5, 5, 10, 10] };
+  // Unique ids are fine; the same id at positions 0 and 2 is not (pycocotools would score annotations[2] twice).
+  validateGroundTruth({ ...gt, annotations: [ann, other] });
+  throwsInput(() => validateGroundTruth({ ...gt, annotations: [ann, other, { ...other, id: 1 }] }), 'annotations[2]', 'annotation id 1 appears twice', 'annotations[0] and annotations[2]');
+  throwsInput(() => evaluateCoco({ ...gt, annotations: [ann, { ...ann }] }, [good]), 'annotation id 1 appears twice');
+});
+
 test('iscrowd is optional (defaults to 0)', () => {
   const { iscrowd: _c, ...ann } = gt.annotations[0];
   const r = evaluateCoco({ ...gt, annotations: [ann] }, [good]);

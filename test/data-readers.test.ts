@@ -222,6 +222,24 @@ test('overshoot under 1 px is clipped; skipBad skips a bad image with a warning 
   assert.match(warnings[0], /skip\.json \(annotation 2, image .*b\.png\).*outside/);
 });
 
+test('COCO: an annotation id used twice is an error naming the id and both positions, or (skipBad) a skipped image', async () => {
+  const json = cocoJson({
+    annotations: [
+      { id: 11, image_id: 1, category_id: 7, bbox: [10, 20, 30, 40], iscrowd: 0 },
+      { id: 13, image_id: 2, category_id: 12, bbox: [0, 0, 30, 25], iscrowd: 0 },
+      { id: 11, image_id: 2, category_id: 3, bbox: [5, 5, 10, 10], iscrowd: 0 },
+    ],
+  });
+  const e = await errorOf(readCoco(cocoSrc(json, 'dup'), undefined));
+  assert.match(e.message, /dup\.json \(annotation 11, image .*b\.png\): annotation id 11 appears twice: annotations\[0\] and annotations\[2\]/);
+  assert.is(e.annotationId, 11);
+  const warnings: string[] = [];
+  const r = await readCoco(cocoSrc(json, 'dup'), undefined, { skipBad: true, warn: (m) => warnings.push(m) });
+  assert.equal(r.items.map((it) => it.cocoImageId), [1]);
+  assert.is(warnings.length, 1);
+  assert.match(warnings[0], /annotation id 11 appears twice/);
+});
+
 test('zero-size boxes (COCO has some) are dropped with one summary warning, not an error', async () => {
   const json = cocoJson({
     annotations: [

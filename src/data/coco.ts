@@ -84,13 +84,19 @@ export async function readCoco(src: CocoSource, classNames: string[] | undefined
   const numClasses = map.categoryIds.length;
   const dropped = new DroppedBoxes();
   let leftOut = 0;
+  // Where each annotation id was first seen: a second use makes the file ambiguous (pycocotools keeps one of them).
+  const firstAt = new Map<number | string, number>();
   for (const [k, a] of (json.annotations as RawAnn[]).entries()) {
-    const annId = typeof a?.id === 'number' || typeof a?.id === 'string' ? a.id : `#${k}`;
+    const hasId = typeof a?.id === 'number' || typeof a?.id === 'string';
+    const annId = hasId ? (a.id as number | string) : `#${k}`;
     const item = typeof a?.image_id === 'number' ? byId.get(a.image_id) : undefined;
     if (!item) throw new DatasetError({ file, annotationId: annId }, `image_id ${JSON.stringify(a?.image_id)} is not in "images"`);
     const where = { file, annotationId: annId, image: item.file };
+    const seenAt = hasId ? firstAt.get(annId) : undefined;
+    if (hasId && seenAt === undefined) firstAt.set(annId, k);
     if (bad.has(item)) continue;
     try {
+      if (seenAt !== undefined) throw new DatasetError(where, `annotation id ${JSON.stringify(annId)} appears twice: annotations[${seenAt}] and annotations[${k}]`);
       if (typeof a.category_id !== 'number' || !knownCategories.has(a.category_id)) {
         throw new DatasetError(where, `unknown category_id ${JSON.stringify(a.category_id)}`);
       }

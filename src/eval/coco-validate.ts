@@ -63,6 +63,8 @@ export function validateGroundTruth(gt: unknown): asserts gt is CocoGroundTruth 
     if (typeof c.name !== 'string') throw new CocoInputError(`ground truth categories[${i}] (id ${c.id}): missing or non-string "name" (got ${describe(c.name)})`);
   }
   const anns = gt.annotations as unknown[];
+  // pycocotools indexes annotations by id: with one id used twice it silently scores one of them twice.
+  const firstAt = new Map<number, number>();
   for (let i = 0; i < anns.length; i++) {
     const a = anns[i];
     const where = `ground truth annotations[${i}]`;
@@ -70,6 +72,11 @@ export function validateGroundTruth(gt: unknown): asserts gt is CocoGroundTruth 
     for (const f of ['id', 'image_id', 'category_id', 'area'] as const) {
       if (!isFiniteNumber(a[f])) throw new CocoInputError(`${where}: missing or non-numeric "${f}" (got ${describe(a[f])})`);
     }
+    const seenAt = firstAt.get(a.id as number);
+    if (seenAt !== undefined) {
+      throw new CocoInputError(`${where}: annotation id ${a.id} appears twice: annotations[${seenAt}] and annotations[${i}]`);
+    }
+    firstAt.set(a.id as number, i);
     const p = bboxProblem(a.bbox);
     if (p) throw new CocoInputError(`${where} (id ${a.id}): ${p}`);
     for (const f of ['iscrowd', 'ignore'] as const) {
