@@ -18,6 +18,7 @@ import { clipByGlobalNorm, Optimizer, type OptimizerState } from './optimizer.ts
 import { learningRateAt, scaleLrForBatch, type LrSchedule } from './schedule.ts';
 import { ModelEma } from './ema.ts';
 import type { TrainSettings } from './settings.ts';
+import { datasetInModelClasses } from './dataset-classes.ts';
 import { plotResults, readResults, writeResults, type EpochRecord } from './results.ts';
 
 export type { EpochRecord };
@@ -148,8 +149,12 @@ function unpackTrainerState(packed: { json: unknown; weights?: Uint8Array }, opt
 }
 
 export async function trainModel(run: TrainRun): Promise<TrainResult> {
-  const { model, config, trainSet, valSet, runDir, settings: s, hooks = {} } = run;
+  const { model, config, valSet, runDir, settings: s, hooks = {} } = run;
   const log = hooks.log ?? ((l: string) => console.log(l));
+  // Losses need the model's class indices; the val mAP matches classes by name itself.
+  const { dataset: trainSet, note } = datasetInModelClasses(run.trainSet, config.classNames);
+  if (note) log(note);
+  const valLossSet = valSet && datasetInModelClasses(valSet, config.classNames).dataset;
   await fs.mkdir(runDir, { recursive: true });
   await fs.writeFile(path.join(runDir, 'args.json'), JSON.stringify({ settings: s, config: config.name, train: trainSet.source, val: valSet?.source }, null, 1));
 
@@ -261,7 +266,7 @@ export async function trainModel(run: TrainRun): Promise<TrainResult> {
     const last = epoch === s.epochs - 1;
     if (valSet) {
       const runVal = async () => {
-        record.valLoss = await validationLoss(model, valSet, lossOpts, s, log);
+        record.valLoss = await validationLoss(model, valLossSet!, lossOpts, s, log);
         if (last || (s.valEvery > 0 && (epoch + 1) % s.valEvery === 0)) {
           const ev = await evaluateModelOnDataset(model, config, valSet, {
             inputSize: s.inputSize, groundTruth: run.valGroundTruth, limit: s.valLimit || undefined, onProgress: hooks.onValidationProgress,
