@@ -126,6 +126,28 @@ test('no class in common: a clear error naming both class lists', async () => {
   });
 });
 
+test('a dataset with a class the model lacks: its objects count as missed, and the note says so', async () => {
+  await withDir(async (dir) => {
+    const good = join(dir, 'good.png');
+    await writeImage(good);
+    // Dataset order differs from the model's too: "bird" is class 0 here, class 2 in the model.
+    const dataset: Dataset = {
+      name: 'tiny', format: 'yolo', split: 'val', classNames: ['bird', 'fish'], source: dir,
+      items: [{ id: 'good', file: good, width: 64, height: 64, boxes: [{ ...BOX, classId: 0 }, { x1: 2, y1: 2, x2: 12, y2: 12, classId: 1 }] }],
+    };
+    const notes: string[] = [];
+    const ev = await evaluateModelOnDataset(fakeModel, CONFIG, dataset, { warn: (m) => notes.push(m) });
+    assert.is(notes.length, 1);
+    assert.match(notes[0], 'not in the model: "fish"');
+    assert.match(notes[0], 'not in the dataset: "cat", "dog"');
+    assert.match(notes[0], 'count as missed');
+    assert.equal(ev.detections.map((d) => d.category_id), [1], 'the bird is written with the dataset\'s category (1), not the model\'s index');
+    // bird: AP 1; fish: AP 0 (no detection) -> mean 0.5.
+    assert.equal(ev.result.perClass.map((c) => [c.name, Math.round(c.AP * 1e9) / 1e9]), [['bird', 1], ['fish', 0]]);
+    assert.ok(Math.abs(ev.result.stats.AP - 0.5) < 1e-12, `AP ${ev.result.stats.AP}`);
+  });
+});
+
 // The shipped Yolo-Fastest (darknet spellings: "motorbike", "tvmonitor", ...) on tinycoco val (COCO spellings).
 const haveRealModel = [DEMO_MODEL.cfg, DEMO_MODEL.weights, DEMO_MODEL.names, DEMO_DATA].every((f) => existsSync(f));
 

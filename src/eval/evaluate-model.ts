@@ -111,7 +111,8 @@ function matchClasses(modelNames: readonly string[], datasetNames: readonly stri
     );
   }
   const note = describeClassMapping(mapping);
-  if (note) warn(`eval: ${note}`);
+  const missed = mapping.missingInModel.length ? ' (objects of classes the model lacks count as missed)' : '';
+  if (note) warn(`eval: ${note}${missed}`);
   return mapping.modelToDataset;
 }
 
