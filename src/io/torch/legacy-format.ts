@@ -17,7 +17,7 @@ import { PyGlobal, StorageRef } from './objects.ts';
 import { PyDict, PyList, PyTuple, pyTypeName, unpickle, type PyValue } from './pickle.ts';
 import { TorchPicklePolicy } from './policy.ts';
 import { findStateDict } from './state-dict.ts';
-import { materialiseTensor, parseStoragePid, storageView } from './storage.ts';
+import { checkRepeatBudget, materialiseTensor, parseStoragePid, storageView } from './storage.ts';
 
 export const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 export const LEGACY_PROTOCOL = 1001;
@@ -111,6 +111,10 @@ export function readLegacyFormat(bytes: Uint8Array, source: string): ParsedTorch
     records.set(key, bytes.subarray(pos + 8, pos + 8 + Number(nbytes)));
     pos += 8 + Number(nbytes);
   }
+
+  let storageBytes = 0;
+  for (const rec of records.values()) storageBytes += rec.length;
+  checkRepeatBudget(found.tensors, storageBytes, source);
 
   const recordOf = (ref: StorageRef): Uint8Array => {
     const rec = records.get(ref.key);

@@ -146,6 +146,18 @@ function decodeLegacyString(bytes: Uint8Array): string {
   }
 }
 
+// ---------------------------------------------------------------- limits
+
+/**
+ * Widest LONG1/LONG4 integer accepted. torch files hold sizes, offsets and a 10-byte magic number;
+ * refusing wider ones keeps hostile multi-megabyte integers from costing seconds of BigInt work.
+ */
+export const MAX_LONG_BYTES = 64;
+/** Digits of a protocol 0 INT/LONG literal (64 bytes are at most 155 decimal digits). */
+const MAX_INT_DIGITS = 160;
+
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 // ---------------------------------------------------------------- the VM
 
 export interface UnpickleResult {
@@ -292,15 +304,22 @@ class Unpickler {
   }
   private parseIntText(s: string): number | bigint {
     const t = s.trim();
+    if (t.length > MAX_INT_DIGITS + 1) {
+      this.fail(`integer literal of ${t.length} characters is wider than the ${MAX_INT_DIGITS}-digit limit (a tensor file never needs one)`);
+    }
     if (!/^[+-]?\d+$/.test(t)) this.fail(`expected an integer, got "${t.slice(0, 40)}"`);
     return makeInt(BigInt(t));
   }
-  /** Little-endian two's-complement integer of `n` bytes (LONG1 / LONG4). */
+  /** Little-endian two's-complement integer of `n` bytes (LONG1 / LONG4), read in linear time. */
   private longBytes(n: number): number | bigint {
+    if (n > MAX_LONG_BYTES) {
+      this.fail(`integer of ${n} bytes is wider than the ${MAX_LONG_BYTES}-byte limit (a tensor file never needs one)`);
+    }
     const b = this.take(n);
     if (n === 0) return 0;
-    let v = 0n;
-    for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+    let hex = '';
+    for (let i = n - 1; i >= 0; i--) hex += HEX_BYTE[b[i]];
+    let v = BigInt(`0x${hex}`);
     if (b[n - 1] & 0x80) v -= 1n << BigInt(8 * n);
     return makeInt(v);
   }

@@ -12,6 +12,74 @@ import { isPyInt, PyTuple, pyTypeName, type PyValue } from './pickle.ts';
 const MAX_TENSOR_BYTES = 2 ** 32;
 
 /**
+ * Tensors may repeat storage bytes (shared storages, expanded stride-0 views), but all of them
+ * together may hold at most twice the storage bytes the file has plus this much: a few hundred
+ * hostile bytes must not turn into gigabytes.
+ */
+export const REPEAT_ALLOWANCE_BYTES = 64 * 2 ** 20;
+
+/** What one tensor needs: its dense size and the storage elements it spans. */
+export interface TensorNeed {
+  numel: number;
+  bytes: number;
+  /** Storage elements from its offset to its last element (0 for an empty tensor). */
+  span: number;
+}
+
+/**
+ * Check a tensor's view against the element count its persistent id declares (no bytes are
+ * read yet): it must fit, offset + extent, inside the storage.
+ */
+export function tensorNeed(t: PendingTensor, where: string, tensorName: string): TensorNeed {
+  const es = ELEMENT_SIZE[t.storage.dtype];
+  const { shape, stride, offset } = t;
+  let numel = 1;
+  for (const d of shape) numel *= d;
+  if (numel * es > MAX_TENSOR_BYTES) {
+    throw new TorchFormatError(`${where}: tensor "${tensorName}" of shape [${shape.join(', ')}] is too large to load.`);
+  }
+  if (numel === 0) return { numel, bytes: 0, span: 0 };
+  let last = offset;
+  for (let d = 0; d < shape.length; d++) last += (shape[d] - 1) * stride[d];
+  const declared = t.storage.visibleNumel;
+  if (last + 1 > declared) {
+    throw new TorchFormatError(
+      `${where}: tensor "${tensorName}" (shape [${shape.join(', ')}], offset ${offset}, stride [${stride.join(', ')}]) ` +
+        `needs ${last + 1} elements of storage "${t.storage.key}" but the storage declares only ${declared}; ` +
+        `the file is corrupt.`,
+    );
+  }
+  return { numel, bytes: numel * es, span: last + 1 - offset };
+}
+
+/**
+ * Refuse files whose tensors would multiply their storage: the dense tensors together may hold at
+ * most 2 x `storageBytes` + REPEAT_ALLOWANCE_BYTES. Call before reading or allocating anything.
+ */
+export function checkRepeatBudget(tensors: Map<string, PendingTensor>, storageBytes: number, where: string): void {
+  const allowed = 2 * storageBytes + REPEAT_ALLOWANCE_BYTES;
+  let total = 0;
+  let worst: { name: string; t: PendingTensor; need: TensorNeed } | null = null;
+  for (const [name, t] of tensors) {
+    const need = tensorNeed(t, where, name);
+    total += need.bytes;
+    const repeats = need.numel / Math.max(1, need.span);
+    if (!worst || repeats > worst.need.numel / Math.max(1, worst.need.span)) worst = { name, t, need };
+  }
+  if (total <= allowed) return;
+  const w = worst!;
+  const view =
+    w.need.numel > w.need.span
+      ? `; tensor "${w.name}" (shape [${w.t.shape.join(', ')}], stride [${w.t.stride.join(', ')}]) is a stride-0 or ` +
+        `overlapping view that repeats ${w.need.span} storage elements as ${w.need.numel}`
+      : '';
+  throw new TorchFormatError(
+    `${where}: the tensors would take ${total} bytes but the file holds only ${storageBytes} bytes of storage ` +
+      `(at most 2 x that + ${REPEAT_ALLOWANCE_BYTES} bytes are loaded)${view}; the file is corrupt or hostile.`,
+  );
+}
+
+/**
  * Parse a storage persistent id:
  * `('storage', torch.FloatStorage, key, location, numel)` (zip format) or
  * `('storage', torch.FloatStorage, root_key, location, numel, view_metadata)` (legacy),
@@ -47,19 +115,25 @@ export function parseStoragePid(pid: PyValue, where: string): StorageRef {
   return new StorageRef(cls.dtype, String(key), location, numel, viewInfo);
 }
 
+/** Bytes the persistent id declares for the root storage; throws when the record has fewer. */
+export function checkRecordSize(ref: StorageRef, recordBytes: number, where: string, recordName: string): number {
+  const want = ref.numel * ELEMENT_SIZE[ref.dtype];
+  if (recordBytes < want) {
+    throw new TorchFormatError(
+      `${where}: storage record ${recordName} holds ${recordBytes} bytes but its persistent id declares ` +
+        `${ref.numel} ${ref.dtype} elements (${want} bytes); the file is truncated or corrupt.`,
+    );
+  }
+  return want;
+}
+
 /**
  * Bytes of the elements a storage reference can address (view applied),
  * given the bytes of its root storage record. Checks the record is long enough.
  */
 export function storageView(ref: StorageRef, root: Uint8Array, where: string, recordName: string): Uint8Array {
   const es = ELEMENT_SIZE[ref.dtype];
-  const want = ref.numel * es;
-  if (root.length < want) {
-    throw new TorchFormatError(
-      `${where}: storage record ${recordName} holds ${root.length} bytes but its persistent id declares ` +
-        `${ref.numel} ${ref.dtype} elements (${want} bytes); the file is truncated or corrupt.`,
-    );
-  }
+  const want = checkRecordSize(ref, root.length, where, recordName);
   if (!ref.view) return root.subarray(0, want);
   return root.subarray(ref.view.offset * es, (ref.view.offset + ref.view.numel) * es);
 }
@@ -79,20 +153,14 @@ export function materialiseTensor(
   const dtype = t.storage.dtype;
   const es = ELEMENT_SIZE[dtype];
   const { shape, stride, offset } = t;
-  let numel = 1;
-  for (const d of shape) numel *= d;
-  if (numel * es > MAX_TENSOR_BYTES) {
-    throw new TorchFormatError(`${where}: tensor "${tensorName}" of shape [${shape.join(', ')}] is too large to load.`);
-  }
+  const { numel, span } = tensorNeed(t, where, tensorName);
 
   if (numel > 0) {
-    let last = offset;
-    for (let d = 0; d < shape.length; d++) last += (shape[d] - 1) * stride[d];
-    const available = Math.min(Math.floor(storage.length / es), t.storage.visibleNumel);
-    if (last + 1 > available) {
+    const available = Math.floor(storage.length / es);
+    if (offset + span > available) {
       throw new TorchFormatError(
         `${where}: tensor "${tensorName}" (shape [${shape.join(', ')}], offset ${offset}, stride ` +
-          `[${stride.join(', ')}]) needs ${last + 1} elements of storage "${t.storage.key}" but it holds ` +
+          `[${stride.join(', ')}]) needs ${offset + span} elements of storage "${t.storage.key}" but it holds ` +
           `only ${available}; the file is truncated or corrupt.`,
       );
     }

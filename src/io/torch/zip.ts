@@ -1,10 +1,15 @@
 /**
  * A small ZIP reader for torch.save archives: reads the central directory
  * (local headers of torch archives carry zero sizes, bit 3), supports ZIP64,
- * returns stored entries as zero-copy views and inflates deflated ones with
- * fflate. Each entry's CRC-32 is checked when it is read.
+ * returns stored entries as zero-copy views and inflates deflated ones.
+ * Each entry's CRC-32 is checked when it is read.
+ *
+ * Hostile archives: the caller says how many bytes an entry may hold, and the
+ * declared size is checked against that before anything is inflated; the
+ * inflater itself stops at the declared size, so a header that lies about it
+ * (a zip bomb) cannot make it allocate more.
  */
-import { inflateSync } from 'fflate';
+import { inflateRawSync } from 'node:zlib';
 import { TorchFormatError } from './errors.ts';
 
 export interface ZipEntry {
@@ -147,10 +152,20 @@ export class ZipArchive {
     return this.entries.has(name);
   }
 
-  /** The entry's bytes. Stored entries are views into the archive (do not modify them). */
-  read(name: string): Uint8Array {
+  /**
+   * The entry's bytes. Stored entries are views into the archive (do not modify them).
+   * `maxBytes` bounds the entry's declared size (checked before inflating); `why` says where the
+   * bound comes from, for the message.
+   */
+  read(name: string, maxBytes: number, why: string): Uint8Array {
     const entry = this.entries.get(name);
     if (!entry) throw new TorchFormatError(`${this.where}: the zip archive has no entry "${name}".`);
+    if (entry.size > maxBytes) {
+      throw new TorchFormatError(
+        `${this.where}: zip entry "${name}" declares ${entry.size} bytes, more than the ${maxBytes} ${why}; ` +
+          `the file is corrupt or hostile, so it is not decompressed.`,
+      );
+    }
     const len = this.bytes.length;
     const h = entry.localHeaderOffset;
     if (h + 30 > len || this.u32(h) !== SIG_LOCAL) this.corrupt(`the local header of "${name}" is damaged`);
@@ -165,11 +180,7 @@ export class ZipArchive {
     if (entry.method === 0) {
       data = raw;
     } else if (entry.method === 8) {
-      try {
-        data = inflateSync(raw);
-      } catch (err) {
-        this.corrupt(`entry "${name}" cannot be decompressed (${(err as Error).message})`);
-      }
+      data = this.inflateCapped(raw, entry);
     } else {
       throw new TorchFormatError(
         `${this.where}: zip entry "${name}" uses compression method ${entry.method}; only stored and deflated entries are supported.`,
@@ -178,6 +189,23 @@ export class ZipArchive {
     if (data.length !== entry.size) this.corrupt(`entry "${name}" has ${data.length} bytes, expected ${entry.size}`);
     if (crc32(data) !== entry.crc32) this.corrupt(`entry "${name}" fails its CRC-32 check`);
     return data;
+  }
+
+  /** Inflate, stopping as soon as the output would pass the declared size. */
+  private inflateCapped(raw: Uint8Array, entry: ZipEntry): Uint8Array {
+    try {
+      // maxOutputLength must be at least 1; an empty entry that inflates to 1 byte is caught by the size check.
+      const out = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
+      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        this.corrupt(
+          `entry "${entry.name}" inflates to more than the ${entry.size} bytes its header declares ` +
+            `(a zip bomb or a damaged header); decompression was stopped there`,
+        );
+      }
+      this.corrupt(`entry "${entry.name}" cannot be decompressed (${(err as Error).message})`);
+    }
   }
 }
 
