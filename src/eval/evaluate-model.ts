@@ -39,7 +39,9 @@ export interface EvaluateModelOptions {
 /** An image of the evaluated dataset could not be decoded. */
 export class EvalImageError extends Error {
   constructor(readonly file: string, cause: unknown) {
-    super(`cannot read image ${file}: ${(cause as Error)?.message ?? String(cause)}`);
+    const detail = (cause as Error)?.message ?? String(cause);
+    // The decoder's own message usually names the file already.
+    super(detail.includes(file) ? detail : `cannot read image "${file}": ${detail}`);
     this.name = 'EvalImageError';
   }
 }
