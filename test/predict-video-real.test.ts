@@ -1,13 +1,15 @@
 import './_backend.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { findFfmpeg, predictVideo, probeVideo } from '../src/predict/video.ts';
 import { buildYolov4 } from '../src/model/yolov4.ts';
 import { resolveConfig } from '../src/model/config.ts';
+import { saveCheckpoint } from '../src/io/checkpoint.ts';
 
 // The first 8 frames of the shared cockatoo clip (H.264 1280x720, 20 fps), cut with `ffmpeg -c copy`.
 const CLIP = 'test/fixtures/video/cockatoo_8frames.mp4';
@@ -37,6 +39,37 @@ else test(name, async () => {
     const json = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { width: number; height: number; frames: { frame: number; detections: unknown[] }[] };
     assert.equal([json.width, json.height, json.frames.length], [1280, 720, 8]);
     assert.is(json.frames.reduce((a, f) => a + f.detections.length, 0), r.detections);
+  } finally {
+    model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const cliName = 'yolo4 predict --video: prints frame and detection counts, writes <out>.json, refuses --out = the input (exit 2)';
+if (!ffmpeg) console.log(`skipped: ${cliName} (no ffmpeg)`);
+else test(cliName, async () => {
+  const config = resolveConfig({ widthMultiplier: 1 / 16, depthMultiplier: 0.2, numClasses: 2, inputSize: 64, classNames: ['a', 'b'] });
+  const model = buildYolov4(config);
+  const dir = mkdtempSync(join(tmpdir(), 'video-cli-'));
+  try {
+    await saveCheckpoint(join(dir, 'ckpt'), model, config);
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/yolo4.js', 'predict', '--weights', join(dir, 'ckpt'), '--video', CLIP, '--max-frames', '2', '--conf', '0.01', ...args],
+      { encoding: 'utf8', env: { ...process.env, YOLO4_BACKEND: 'wasm' } });
+    const out = join(dir, 'out.mp4');
+    const r = cli('--out', out);
+    assert.is(r.status, 0, r.stderr);
+    const json = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { frames: { detections: unknown[] }[] };
+    const n = json.frames.reduce((a, f) => a + f.detections.length, 0);
+    assert.is(json.frames.length, 2);
+    assert.match(r.stdout, `2 frames (1280x720 at 20 fps), ${n} detections`);
+    assert.match(r.stdout, `${out}.json`);
+
+    symlinkSync(join(process.cwd(), CLIP), join(dir, 'link.mp4'));
+    const size = readFileSync(CLIP).length;
+    const same = cli('--out', join(dir, 'link.mp4'));
+    assert.is(same.status, 2, same.stderr);
+    assert.match(same.stderr, 'is the input video');
+    assert.is(readFileSync(CLIP).length, size);
   } finally {
     model.dispose();
     rmSync(dir, { recursive: true, force: true });
