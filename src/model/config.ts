@@ -68,6 +68,31 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Upper bounds of what a config may ask for. Far above any real YOLOv4 (416-1536 input, <= 1203
+ * classes, widths <= 1024), they stop a hostile or mistyped config (or a checkpoint's meta.json)
+ * from building a network that needs gigabytes before anything can report the problem.
+ */
+export const CONFIG_LIMITS = {
+  inputSize: 4096,
+  numClasses: 20_000,
+  /** Output channels of any one conv. */
+  width: 8192,
+  widthMultiplier: 8,
+  /** Residual blocks per backbone stage. */
+  blocksPerStage: 64,
+  depthMultiplier: 8,
+  anchors: 1000,
+  /** Anchor side in input pixels. */
+  anchorSide: 1e6,
+} as const;
+
+function atMost(source: string, field: string, value: number, max: number): void {
+  if (value > max) {
+    throw new ConfigError(`${source}: ${field} is ${value}, more than the ${max} this project builds (a corrupt or hostile config?)`);
+  }
+}
+
 const KNOWN_KEYS = new Set([
   'name', 'numClasses', 'classNames', 'inputSize', 'anchors', 'anchorMask',
   'widthMultiplier', 'depthMultiplier', 'blocks', 'widths', 'architecture', 'scaleXY', 'resizeMode',
@@ -93,6 +118,7 @@ export function resolveConfig(input: Yolov4ConfigInput = {}, source = 'config'):
   }
   const numClasses = input.numClasses ?? classNames?.length ?? 80;
   if (!isPositiveInt(numClasses)) throw new ConfigError(`${source}: numClasses must be a positive integer, got ${JSON.stringify(numClasses)}`);
+  atMost(source, 'numClasses', numClasses, CONFIG_LIMITS.numClasses);
   if (classNames && classNames.length !== numClasses) {
     throw new ConfigError(`${source}: classNames has ${classNames.length} names but numClasses is ${numClasses}`);
   }
@@ -100,10 +126,13 @@ export function resolveConfig(input: Yolov4ConfigInput = {}, source = 'config'):
   if (!isPositiveInt(inputSize) || inputSize % 32 !== 0) {
     throw new ConfigError(`${source}: inputSize must be a positive multiple of 32, got ${JSON.stringify(inputSize)}`);
   }
+  atMost(source, 'inputSize', inputSize, CONFIG_LIMITS.inputSize);
   const anchors = input.anchors ?? STANDARD_ANCHORS;
   if (!Array.isArray(anchors) || anchors.some((a) => !Array.isArray(a) || a.length !== 2 || !a.every((v) => typeof v === 'number' && v > 0))) {
     throw new ConfigError(`${source}: anchors must be a list of [w, h] pairs of positive numbers`);
   }
+  atMost(source, 'the number of anchors', anchors.length, CONFIG_LIMITS.anchors);
+  for (const a of anchors) atMost(source, 'an anchor side', Math.max(a[0], a[1]), CONFIG_LIMITS.anchorSide);
   const architecture = input.architecture ?? 'yolov4';
   if (architecture !== 'yolov4' && architecture !== 'darknet') throw new ConfigError(`${source}: architecture must be "yolov4" or "darknet"`);
   const anchorMask = input.anchorMask ?? STANDARD_ANCHOR_MASK;
@@ -140,10 +169,13 @@ export function resolveConfig(input: Yolov4ConfigInput = {}, source = 'config'):
   if (!(widthMultiplier > 0) || !(depthMultiplier > 0)) {
     throw new ConfigError(`${source}: widthMultiplier and depthMultiplier must be positive numbers`);
   }
+  atMost(source, 'widthMultiplier', widthMultiplier, CONFIG_LIMITS.widthMultiplier);
+  atMost(source, 'depthMultiplier', depthMultiplier, CONFIG_LIMITS.depthMultiplier);
   const blocks = input.blocks ?? STANDARD_BLOCKS.map((n) => Math.max(1, Math.round(n * depthMultiplier)));
   if (!Array.isArray(blocks) || blocks.length !== 5 || !blocks.every(isPositiveInt)) {
     throw new ConfigError(`${source}: blocks must be 5 positive integers (residual blocks per backbone stage)`);
   }
+  blocks.forEach((n, i) => atMost(source, `blocks[${i}]`, n, CONFIG_LIMITS.blocksPerStage));
   if (blocks[0] !== 1) throw new ConfigError(`${source}: the first backbone stage has exactly 1 residual block (got ${blocks[0]})`);
 
   const layout = yolov4ConvLayout(blocks);
@@ -158,6 +190,7 @@ export function resolveConfig(input: Yolov4ConfigInput = {}, source = 'config'):
       throw new ConfigError(`${source}: widths names an unknown conv "${name}"${near.length ? ` (e.g. ${near.join(', ')})` : ''}`);
     }
     if (!isPositiveInt(w)) throw new ConfigError(`${source}: width of "${name}" must be a positive integer, got ${JSON.stringify(w)}`);
+    atMost(source, `widths["${name}"]`, w, CONFIG_LIMITS.width);
     widths[name] = w;
   }
   checkResidualWidths(widths, blocks, source);

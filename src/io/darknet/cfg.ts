@@ -104,6 +104,8 @@ const KEYS: Record<SectionType, Set<string>> = {
   ]),
 };
 
+const INT32_MAX = 2 ** 31 - 1;
+
 export const SUPPORTED_SECTIONS = ['net', 'convolutional', 'shortcut', 'route', 'upsample', 'maxpool', 'dropout', 'yolo'];
 
 /** `source:line: message`. */
@@ -146,7 +148,8 @@ export function parseDarknetCfg(text: string, source = 'cfg'): DarknetCfg {
     const sec: CfgSection = current;
     if (!KEYS[sec.type].has(key)) {
       const known = [...KEYS[sec.type]];
-      const near = known.filter((k) => k.includes(key) || key.includes(k) || editDistance(k, key) <= 2).slice(0, 3);
+      // editDistance is quadratic: only for keys whose length could be within 2 edits.
+      const near = known.filter((k) => k.includes(key) || key.includes(k) || (Math.abs(k.length - key.length) <= 2 && editDistance(k, key) <= 2)).slice(0, 3);
       throw at(source, lineNo, `unknown key "${key}" in ${sec.header}${sec.index >= 0 ? ` (layer ${sec.index})` : ''}` +
         (near.length ? `; did you mean ${near.map((k) => `"${k}"`).join(' or ')}?` : sec.type === 'net' ? '' : `; known keys: ${known.join(', ')}`));
     }
@@ -203,7 +206,10 @@ export class SectionReader {
     const o = this.option(key);
     if (!o) return fallback;
     if (!/^[+-]?\d+$/.test(o.value)) throw this.error(`${key}=${o.value} is not an integer`, key);
-    return Number(o.value);
+    const v = Number(o.value);
+    // darknet reads a C int; anything wider is a typo or an attack, not a value it could use.
+    if (Math.abs(v) > INT32_MAX) throw this.error(`${key}=${o.value} is out of range (at most ${INT32_MAX})`, key);
+    return v;
   }
 
   float(key: string, fallback: number): number {
@@ -219,7 +225,9 @@ export class SectionReader {
     if (!o) return undefined;
     const parts = o.value.split(',').filter((p) => p !== '');
     if (parts.length === 0 || parts.some((p) => !/^[+-]?\d+$/.test(p))) throw this.error(`${key}=${o.value} is not a list of integers`, key);
-    return parts.map(Number);
+    const vals = parts.map(Number);
+    if (vals.some((v) => Math.abs(v) > INT32_MAX)) throw this.error(`${key}=${o.value} has a value out of range (at most ${INT32_MAX})`, key);
+    return vals;
   }
 
   floats(key: string): number[] | undefined {

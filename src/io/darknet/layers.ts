@@ -19,6 +19,7 @@
  *   len(mask) * (classes + 5).
  */
 import { SectionReader, type CfgSection, type DarknetCfg } from './cfg.ts';
+import { atMost, DARKNET_LIMITS as LIMIT } from './limits.ts';
 
 export type DarknetActivation = 'linear' | 'leaky' | 'mish' | 'relu' | 'logistic' | 'swish' | 'relu6' | 'tanh' | 'elu' | 'selu';
 const ACTIVATIONS: DarknetActivation[] = ['linear', 'leaky', 'mish', 'relu', 'logistic', 'swish', 'relu6', 'tanh', 'elu', 'selu'];
@@ -132,13 +133,27 @@ export function resolveDarknetNetwork(cfg: DarknetCfg): DarknetNetwork {
   if (!(width > 0 && height > 0 && channels > 0)) {
     throw net.error(`width, height and channels must be positive (got ${width}x${height}x${channels})`, 'width');
   }
+  atMost(net, 'width', width, LIMIT.side);
+  atMost(net, 'height', height, LIMIT.side);
+  atMost(net, 'channels', channels, LIMIT.channels);
   const layers: LayerSpec[] = [];
   const yolo: YoloSpec[] = [];
   let prev: Shape3 = { h: height, w: width, c: channels };
+  let weightFloats = 0;
   cfg.layers.forEach((section) => {
     const r = new SectionReader(cfg, section);
     checkCommon(r);
     const spec = resolveLayer(r, section, prev, layers);
+    const { h, w, c } = spec.out;
+    if (h * w * c > LIMIT.layerOutput) {
+      throw r.error(`its output is ${w}x${h}x${c} = ${w * h * c} values at the ${width}x${height} input, more than the ${LIMIT.layerOutput} this importer builds`);
+    }
+    if (spec.type === 'convolutional') {
+      weightFloats += convWeightFloats(spec);
+      if (weightFloats > LIMIT.weightFloats) {
+        throw r.error(`the conv weights up to this layer are ${weightFloats} floats, more than the ${LIMIT.weightFloats} this importer builds`, 'filters');
+      }
+    }
     layers.push(spec);
     if (spec.type === 'yolo') yolo.push(spec);
     prev = spec.out;
@@ -194,6 +209,10 @@ function resolveLayer(r: SectionReader, section: CfgSection, prev: Shape3, layer
       if (!(stride >= 1)) throw r.error(`stride=${stride} must be positive`, 'stride');
       if (!(padding >= 0)) throw r.error(`padding=${padding} must be >= 0`, 'padding');
       if (!(groups >= 1)) throw r.error(`groups=${groups} must be positive`, 'groups');
+      atMost(r, 'filters', filters, LIMIT.filters);
+      atMost(r, 'size', size, LIMIT.size);
+      atMost(r, 'stride', stride, LIMIT.stride);
+      atMost(r, 'padding', padding, LIMIT.padding);
       let depthwise = false;
       if (groups > 1) {
         if (groups === prev.c && filters % groups === 0) depthwise = true;
@@ -251,6 +270,7 @@ function resolveLayer(r: SectionReader, section: CfgSection, prev: Shape3, layer
     case 'upsample': {
       const stride = r.int('stride', 2);
       if (!(stride >= 1)) throw r.error(`stride=${stride} is not supported (negative strides downsample)`, 'stride');
+      atMost(r, 'stride', stride, LIMIT.stride);
       r.require('scale', 1, 'scaled upsampling is not built');
       return { type: 'upsample', index, line, stride, out: { h: prev.h * stride, w: prev.w * stride, c: prev.c } };
     }
@@ -262,6 +282,8 @@ function resolveLayer(r: SectionReader, section: CfgSection, prev: Shape3, layer
       stride = sx;
       const size = r.int('size', stride);
       const padding = r.int('padding', size - 1);
+      atMost(r, 'size', size, LIMIT.size);
+      atMost(r, 'stride', stride, LIMIT.stride);
       r.require('maxpool_depth', 0, 'pooling over channels is not built');
       r.require('antialiasing', 0, 'anti-aliased pooling is not built');
       r.require('maxpool_zero_nonmax', 0, 'not built');
@@ -285,6 +307,8 @@ function resolveLayer(r: SectionReader, section: CfgSection, prev: Shape3, layer
     case 'yolo': {
       const classes = r.int('classes', 20);
       const num = r.int('num', 1);
+      atMost(r, 'classes', classes, LIMIT.classes);
+      atMost(r, 'num', num, LIMIT.anchors);
       const mask = r.ints('mask') ?? Array.from({ length: num }, (_, i) => i);
       const flat = r.floats('anchors');
       if (!flat) throw r.error('needs anchors=w,h,...', undefined);
