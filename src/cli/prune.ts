@@ -7,7 +7,8 @@ import { loadDatasetConfig, openDataset } from '../data/dataset-config.ts';
 import type { Dataset } from '../data/types.ts';
 import { loadGroundTruth } from '../eval/coco-io.ts';
 import type { CocoGroundTruth } from '../eval/coco-types.ts';
-import { saveCheckpoint, type PruneHistoryRecord } from '../io/checkpoint.ts';
+import { checkOutputTarget, saveCheckpoint, type PruneHistoryRecord } from '../io/checkpoint.ts';
+import { checkOutputFolder, ITERATIVE_FOLDER, SENSITIVITY_FOLDER } from '../io/output-folder.ts';
 import { loadConfigFile } from '../model/config.ts';
 import { buildYolov4, convWidthsOf } from '../model/yolov4.ts';
 import { loadWeights } from '../io/load-weights.ts';
@@ -16,11 +17,13 @@ import { DEFAULT_RATIOS, analyzeSensitivity, formatSensitivityTop, rankSensitivi
 import { iterativePrune, stepAmount, type StepRecord } from '../pipeline/iterative.ts';
 import type { Yolov4Config } from '../model/config.ts';
 import { useBackend } from './common.ts';
+import { FORCE_FLAG } from './import-darknet.ts';
+import { formatPruneSummary, formatWidthChanges, summaryJson, type VerifyResult } from './prune-summary.ts';
 
 interface PruneArgs {
   weights?: string; config?: string; out?: string; layer?: string; layers?: string[]; all: boolean; amount?: number; amounts?: string;
   strategy: Strategy; importance: Importance; roundTo: number; minChannels: number; exclude?: string[]; groupReduction: string;
-  pruneHeadInputs: boolean; seed: number; inputSize?: number; dryRun: boolean; verify: boolean; json: boolean; backend: string; threads: number;
+  pruneHeadInputs: boolean; seed: number; inputSize?: number; dryRun: boolean; force: boolean; verify: boolean; json: boolean; backend: string; threads: number;
   // --sensitivity
   sensitivity: boolean; data?: string; ratios?: string; limit?: number; proxy: boolean; proxyImages: number; top: number;
   // --iterative
@@ -35,7 +38,8 @@ function builder(y: Argv) {
   return y
     .option('weights', { type: 'string', describe: 'checkpoint directory or PyTorch .pth file to prune' })
     .option('config', { type: 'string', describe: 'instead of --weights: a model config JSON, freshly initialised (to see what a plan does to the architecture)' })
-    .option('out', { type: 'string', describe: 'checkpoint directory for the pruned model (required unless --dry-run); with --sensitivity or --iterative, the directory for their tables, plots and checkpoints' })
+    .option('out', { type: 'string', describe: 'checkpoint directory for the pruned model, new or empty (required unless --dry-run); with --sensitivity or --iterative, a new or empty directory for their tables, plots and checkpoints' })
+    .option('force', { ...FORCE_FLAG, describe: 'overwrite an existing checkpoint (or an earlier --sensitivity/--iterative run) at --out; never anything else' })
     .option('layer', { type: 'string', describe: 'prune one conv, by layer name (backbone.conv1.conv) or module prefix (backbone.conv1)' })
     .option('layers', { type: 'string', array: true, describe: "prune a set of convs: names or globs, e.g. 'conv2.*' (repeatable)" })
     .option('all', { type: 'boolean', default: false, describe: 'prune every prunable group (the heads\' output convs are never pruned)' })
@@ -127,8 +131,16 @@ export function parseRatios(text: string): number[] {
 
 async function handler(argv: ArgumentsCamelCase<PruneArgs>): Promise<void> {
   await useBackend(argv.backend, argv.threads);
-  if (argv.sensitivity) return runSensitivity(argv);
-  if (argv.iterative) return runIterative(argv);
+  // --out is checked before any work, so a refusal costs nothing.
+  if (argv.sensitivity) {
+    await checkOutputFolder(argv.out!, SENSITIVITY_FOLDER, { force: argv.force });
+    return runSensitivity(argv);
+  }
+  if (argv.iterative) {
+    await checkOutputFolder(argv.out!, ITERATIVE_FOLDER, { force: argv.force });
+    return runIterative(argv);
+  }
+  if (!argv.dryRun) await checkOutputTarget(argv.out!, { force: argv.force });
   const loaded = await loadModel(argv);
   const { model, config } = loaded;
   const inputSize = argv.inputSize ?? config.inputSize;
@@ -142,28 +154,35 @@ async function handler(argv: ArgumentsCamelCase<PruneArgs>): Promise<void> {
   if (!argv.json) console.log(formatPlan(plan));
   if (argv.dryRun) {
     if (argv.json) console.log(JSON.stringify(summaryJson(plan, convWidthsOf(model), undefined)));
+    else console.log(formatPruneSummary(plan, { dryRun: true }));
     model.dispose();
     return;
   }
   const { model: pruned, history } = applyPlan(model, plan);
-  let verify: { maxAbsDiff: number; maxAbs: number } | undefined;
-  if (argv.verify) {
-    const size = Math.min(inputSize, 128);
-    const x = tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 1);
-    verify = checkExactness(model, plan, x, pruned);
-    x.dispose();
-    const ok = verify.maxAbsDiff <= 1e-3 * Math.max(1, verify.maxAbs);
-    if (!argv.json) console.log(`verify: pruned vs silenced original at ${size}x${size}: max |diff| ${verify.maxAbsDiff.toExponential(2)} (outputs up to ${verify.maxAbs.toFixed(3)}) ${ok ? 'OK' : 'MISMATCH'}`);
-    if (!ok) throw new Error('the pruned model does not reproduce the silenced original; nothing was saved');
+  try {
+    let verify: VerifyResult | undefined;
+    if (argv.verify) {
+      const size = Math.min(inputSize, 128);
+      const x = tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 1);
+      const d = checkExactness(model, plan, x, pruned);
+      x.dispose();
+      verify = { size, ...d, ok: d.maxAbsDiff <= 1e-3 * Math.max(1, d.maxAbs) };
+      if (!verify.ok) {
+        if (!argv.json) console.log(formatPruneSummary(plan, { verify }));
+        throw new Error('the pruned model does not reproduce the silenced original; nothing was saved');
+      }
+    }
+    await saveCheckpoint(argv.out!, pruned, config, {
+      pruning: [...loaded.pruning, ...history],
+      source: { kind: 'pruned', from: argv.weights ?? argv.config },
+      overwrite: argv.force,
+    });
+    if (argv.json) console.log(JSON.stringify(summaryJson(plan, convWidthsOf(model), verify)));
+    else console.log(`${formatWidthChanges(convWidthsOf(model), convWidthsOf(pruned))}\n${formatPruneSummary(plan, { verify, saved: argv.out })}`);
+  } finally {
+    model.dispose();
+    pruned.dispose();
   }
-  await saveCheckpoint(argv.out!, pruned, config, {
-    pruning: [...loaded.pruning, ...history],
-    source: { kind: 'pruned', from: argv.weights ?? argv.config },
-  });
-  if (argv.json) console.log(JSON.stringify(summaryJson(plan, convWidthsOf(model), verify)));
-  else console.log(`${formatWidthChanges(convWidthsOf(model), convWidthsOf(pruned))}\nsaved ${argv.out}`);
-  model.dispose();
-  pruned.dispose();
 }
 
 async function loadModel(argv: PruneArgs): Promise<{ model: tf.LayersModel; config: Yolov4Config; pruning: PruneHistoryRecord[] }> {
@@ -294,33 +313,6 @@ function formatSteps(baseline: StepRecord, records: StepRecord[]): string {
     '|---|---|---|---|---|---|---|---|',
     ...all.map((r) => `| ${r.step} | ${r.step ? f(r.amount) : '-'} | ${r.params.toLocaleString('en-US')} (${(r.paramsRatio * 100).toFixed(1)}%) | ${(r.flops / 1e9).toFixed(3)} | ${f(r.AP50Pruned)} | ${f(r.AP50)} | ${f(r.AP)} | ${r.step ? f(r.drop) : '-'} |`),
   ].join('\n');
-}
-
-/** Output widths after the plan: each group's kept count applies to every producer conv in it. */
-function widthsAfter(plan: ReturnType<typeof planPruning>, before: Record<string, number>): Record<string, number> {
-  const after = { ...before };
-  for (const g of plan.groups) {
-    for (const d of g.deps) if (d.dim === 'out' && d.layer in after) after[d.layer] = before[d.layer] - d.indices.length;
-  }
-  return after;
-}
-
-function formatWidthChanges(before: Record<string, number>, after: Record<string, number>): string {
-  const changed = Object.keys(before).filter((k) => after[k] !== before[k]);
-  return [`widths changed (${changed.length} convs):`, ...changed.map((k) => `  ${k}: ${before[k]} -> ${after[k]}`)].join('\n');
-}
-
-function summaryJson(plan: ReturnType<typeof planPruning>, before: Record<string, number>, verify?: { maxAbsDiff: number }) {
-  const after = widthsAfter(plan, before);
-  return {
-    strategy: plan.strategy, importance: plan.importance,
-    paramsBefore: plan.paramsBefore, paramsAfter: plan.paramsAfter, paramsRemoved: plan.paramsRemoved,
-    flopsBefore: plan.flops?.before, flopsAfter: plan.flops?.after,
-    layers: Object.keys(before).map((name) => ({ name, before: before[name], after: after[name] })),
-    groups: plan.groups.map((g) => ({ root: g.root, n: g.n, keep: g.keep, removed: g.remove })),
-    skipped: plan.skipped,
-    ...(verify ? { verifyMaxAbsDiff: verify.maxAbsDiff } : {}),
-  };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
