@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { Argv, ArgumentsCamelCase, CommandModule } from 'yargs';
 import cliProgress from 'cli-progress';
 import { loadWeights, readClassNames } from '../io/load-weights.ts';
-import { predictImages } from '../predict/predict-images.ts';
+import { predictImages, type ImagePrediction } from '../predict/predict-images.ts';
 import { predictVideo } from '../predict/video.ts';
 import { measureFps } from '../predict/fps.ts';
 import { inferenceDefaults } from '../predict/defaults.ts';
@@ -114,10 +114,23 @@ async function handler(argv: ArgumentsCamelCase<PredictArgs>): Promise<void> {
     });
     bar.stop();
     const n = results.reduce((a, r) => a + r.detections.length, 0);
+    results.slice(0, LISTED_IMAGES).forEach((r) => console.log(describePrediction(r)));
+    if (results.length > LISTED_IMAGES) console.log(`… ${results.length - LISTED_IMAGES} more images (every detection is in predictions.json)`);
     console.log(`${results.length} images, ${n} detections -> ${path.resolve(argv.out!)}`);
   } finally {
     model.dispose();
   }
+}
+
+/** Images listed one line each after a run; the rest are only counted. */
+const LISTED_IMAGES = 20;
+
+/** `dog.jpg: 3 detections: dog 0.93, bicycle 0.87, truck 0.62`, the best few by score. */
+function describePrediction(r: ImagePrediction, shown = 6): string {
+  const best = [...r.detections].sort((a, b) => b.score - a.score);
+  const list = best.slice(0, shown).map((d) => `${d.class} ${d.score.toFixed(2)}`).join(', ');
+  const more = best.length > shown ? `, … ${best.length - shown} more` : '';
+  return `${path.basename(r.image)}: ${best.length} detection${best.length === 1 ? '' : 's'}${best.length ? `: ${list}${more}` : ''}`;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
