@@ -1,7 +1,12 @@
 /** `yolo4 <verb>`: flags are parsed here and in one file per verb; the work is done by library code. */
-import yargs, { type CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
+import { createRequire } from 'node:module';
 import { hideBin } from 'yargs/helpers';
+import { isUsageError } from '../util/usage-error.ts';
 import { withBackend } from './common.ts';
+import { collectingExamples, withExamples } from './help-examples.ts';
+import { suggestFor, unknownArguments } from './suggest.ts';
+import { validateNumericFlags } from './validate-flags.ts';
 import info from './info.ts';
 import importCmd from './import.ts';
 import prune from './prune.ts';
@@ -12,54 +17,88 @@ import predict from './predict.ts';
 import demo from './demo.ts';
 import exportCmd from './export.ts';
 
-/** Errors from the work itself: one clear line and exit 1 (usage errors exit 2 in .fail below). */
+// yargs' CommonJS build: its help layout (cliui) wraps at word boundaries, the ESM build's splits
+// words ("chec kpoint").
+const yargs = createRequire(import.meta.url)('yargs') as (args: string[]) => Argv;
+
+const SCRIPT = 'yolo4';
+const USAGE_HINT = `Run "${SCRIPT} <verb> --help" for usage.`;
+const raw = hideBin(process.argv);
+
+/** Usage errors (bad or missing flags, UsageError) exit 2, every other failure 1 (README). */
+function exitWith(e: unknown): never {
+  const err = e as Error;
+  const usage = isUsageError(e);
+  console.error(`${SCRIPT}: ${err?.message ?? String(e)}${usage ? `\n${USAGE_HINT}` : ''}`);
+  if (process.env.YOLO4_DEBUG) console.error(err?.stack);
+  process.exit(usage ? 2 : 1);
+}
+
+/** The flags of the verb being parsed (its builder ran), for "did you mean" suggestions. */
+let verbFlags: string[] = [];
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function reportingErrors(m: CommandModule<any, any>): CommandModule<any, any> {
+function verb(m: CommandModule<any, any>): CommandModule<any, any> {
+  const collecting = collectingExamples(m);
+  const build = collecting.builder;
   return {
-    ...m,
+    ...collecting,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    builder: ((y: Argv) => {
+      const built = typeof build === 'function' ? build(y) : y;
+      // getOptions() is public in yargs 17 but missing from its types.
+      verbFlags = Object.keys((y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key);
+      return built;
+    }) as any,
     handler: async (argv) => {
       try {
         await m.handler(argv);
       } catch (e) {
-        const err = e as Error;
-        console.error(`yolo4: ${err.message}`);
-        if (process.env.YOLO4_DEBUG) console.error(err.stack);
-        process.exit(1);
+        exitWith(e);
       }
     },
   };
 }
 
-const cli = withBackend(yargs(hideBin(process.argv)))
-  .scriptName('yolo4')
+const verbs = [demo, info, importCmd, prune, train, finetune, evalCmd, predict, exportCmd];
+const verbNames = verbs.map((v) => String(v.command).split(' ')[0]);
+
+// yargs prints help with console.log; with --help, that text gets the examples, unwrapped.
+const flagArgs = raw.includes('--') ? raw.slice(0, raw.indexOf('--')) : raw;
+if (flagArgs.some((a) => a === '--help' || a === '-h')) {
+  const log = console.log.bind(console);
+  console.log = (first?: unknown, ...rest: unknown[]) => log(typeof first === 'string' ? withExamples(first, SCRIPT) : first, ...rest);
+}
+
+let cli = withBackend(yargs(raw))
+  .scriptName(SCRIPT)
+  // Descriptions wrap at word boundaries to the terminal (110 columns when not a terminal).
   .wrap(Math.min(110, process.stdout.columns || 110))
-  .usage('$0 <verb> [options]\n\nYOLOv4 in TensorFlow.js: import, prune, fine-tune, evaluate and run it.')
-  .command(reportingErrors(demo))
-  .command(reportingErrors(info))
-  .command(reportingErrors(importCmd))
-  .command(reportingErrors(prune))
-  .command(reportingErrors(train))
-  .command(reportingErrors(finetune))
-  .command(reportingErrors(evalCmd))
-  .command(reportingErrors(predict))
-  .command(reportingErrors(exportCmd));
+  .usage('$0 <verb> [options]\n\nYOLOv4 in TensorFlow.js: import, prune, fine-tune, evaluate and run it.');
+for (const v of verbs) cli = cli.command(verb(v));
 
 try {
   await cli
-    .demandCommand(1, 'Give a verb, e.g. `yolo4 info`; see `yolo4 --help`.')
+    .demandCommand(1, `Give a verb, e.g. \`${SCRIPT} info\`; see \`${SCRIPT} --help\`.`)
+    .recommendCommands()
     .strict()
+    // One table of ranges for every numeric flag of every verb (validate-flags.ts).
+    .check((argv) => {
+      validateNumericFlags(argv as Record<string, unknown>, String(argv._[0] ?? ''), raw);
+      return true;
+    }, true)
     .help()
     .alias('h', 'help')
     .version()
     .fail((msg, err) => {
-      // Usage errors (unknown flags, failed checks) exit 2; errors from the work itself exit 1 below.
-      console.error(`yolo4: ${msg ?? err?.message}\nRun "yolo4 <verb> --help" for usage.`);
+      // Usage errors (unknown flags, failed checks, bad values) exit 2; errors from the work itself exit 1.
+      if (err && !msg && !isUsageError(err) && (err as Error).name !== 'YError') exitWith(err);
+      const text = msg ?? err?.message ?? 'bad usage';
+      const hints = suggestFor(unknownArguments(text), verbFlags, verbNames, raw);
+      console.error(`${SCRIPT}: ${text}${hints.map((h) => `\n${h}`).join('')}\n${USAGE_HINT}`);
       process.exit(2);
     })
     .parseAsync();
 } catch (e) {
-  const err = e as Error;
-  console.error(`yolo4: ${err.message}`);
-  if (process.env.YOLO4_DEBUG) console.error(err.stack);
-  process.exit(1);
+  exitWith(e);
 }
