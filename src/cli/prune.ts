@@ -271,7 +271,7 @@ async function runIterative(argv: PruneArgs): Promise<void> {
       pruneOutputInputs: argv.pruneHeadInputs, seed: argv.seed, steps, finetuneEpochs: argv.finetuneEpochs, maxMapDrop: argv.maxMapDrop, metric: argv.metric,
       trainSet: data.train, valSet: data.val, valGroundTruth: data.gt, inputSize: argv.inputSize, evalLimit: argv.limit,
       settings: { batchSize: argv.batch, lr0: argv.lr0, lrMin: argv.lr0, maxBatchesPerEpoch: argv.maxBatches, augment: argv.augment },
-      outDir: argv.out!, pruning: loaded.pruning, from: argv.weights ?? argv.config,
+      outDir: argv.out!, force: argv.force, pruning: loaded.pruning, from: argv.weights ?? argv.config,
       hooks: {
         log,
         onEvalProgress: (done, total, what) => {

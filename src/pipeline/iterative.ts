@@ -34,7 +34,8 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/types.ts';
 import type { CocoGroundTruth } from '../eval/coco-types.ts';
 import { evaluateModelOnDataset } from '../eval/evaluate-model.ts';
-import { saveCheckpoint, type PruneHistoryRecord } from '../io/checkpoint.ts';
+import { copyCheckpoint, removeCheckpoint, saveCheckpoint, type PruneHistoryRecord } from '../io/checkpoint.ts';
+import { checkOutputFolder, ITERATIVE_FOLDER } from '../io/output-folder.ts';
 import type { Yolov4Config } from '../model/config.ts';
 import { applyPlan, countFlops, countParams, planPruning, type GroupReduction, type Importance, type Strategy } from '../prune/index.ts';
 import { DEFAULT_FINETUNE_SETTINGS, resolveTrainSettings, type TrainSettings } from '../train/settings.ts';
@@ -91,7 +92,9 @@ export interface IterativeOptions {
   evalBeforeFinetune?: boolean;
   /** Keep the trainer's own `last`/`best` checkpoints in step-<k>/finetune (default false: only its results.csv/png). */
   keepFinetuneCheckpoints?: boolean;
+  /** New or empty, or (with `force`) an earlier run's folder holding nothing else (output-folder.ts). */
   outDir: string;
+  force?: boolean;
   /** Pruning history of the input model, carried into every checkpoint. */
   pruning?: PruneHistoryRecord[];
   /** Where the input model came from (stored in the checkpoints' source). */
@@ -172,6 +175,7 @@ export async function iterativePrune(model: tf.LayersModel, config: Yolov4Config
     }
   }
   const settings = resolveTrainSettings(DEFAULT_FINETUNE_SETTINGS, { inputSize, valEvery: 0 }, o.settings ?? {}, { epochs: Math.max(1, o.finetuneEpochs) });
+  await checkOutputFolder(o.outDir, ITERATIVE_FOLDER, { force: o.force });
   await fs.mkdir(o.outDir, { recursive: true });
   const files = { csv: path.join(o.outDir, 'steps.csv'), json: path.join(o.outDir, 'steps.json'), plot: path.join(o.outDir, 'steps.png'), sizePlot: path.join(o.outDir, 'steps-size.png') };
 
@@ -246,7 +250,7 @@ export async function iterativePrune(model: tf.LayersModel, config: Yolov4Config
         });
         finetuneLoss = r.records.at(-1)?.loss ?? NaN;
         if (!o.keepFinetuneCheckpoints) {
-          for (const d of ['last', 'best']) await fs.rm(path.join(runDir, d), { recursive: true, force: true });
+          for (const d of ['last', 'best']) await removeCheckpoint(path.join(runDir, d)); // only the trainer's own checkpoints
         }
         if (r.interrupted) {
           stopped = 'interrupted';
@@ -299,13 +303,8 @@ async function chooseBest(records: StepRecord[], maxDrop: number, metric: 'AP50'
     chosen = records.reduce((b, r) => ((metric === 'AP50' ? r.AP50 : r.AP) > (metric === 'AP50' ? b.AP50 : b.AP) ? r : b), records[0]);
     reason = `no step within the max ${metric} drop of ${maxDrop}: the step with the highest ${metric}`;
   }
-  if (previous?.step !== chosen.step) {
-    const tmp = `${dir}.tmp-${process.pid}`;
-    await fs.rm(tmp, { recursive: true, force: true });
-    await fs.cp(chosen.checkpoint, tmp, { recursive: true });
-    await fs.rm(dir, { recursive: true, force: true });
-    await fs.rename(tmp, dir);
-  }
+  // Replaces only a checkpoint of ours at dir, swapped in like a save (crash-safe).
+  if (previous?.step !== chosen.step) await copyCheckpoint(chosen.checkpoint, dir);
   return { step: chosen.step, checkpoint: dir, reason };
 }
 
