@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { parseTorchBytes, TorchFormatError } from '../src/io/torch/index.ts';
 import { MAX_LONG_BYTES, unpickle, type PickleHooks } from '../src/io/torch/pickle.ts';
-import { f32Bytes, stateDictPickle, torchZip } from './fixtures/torch/pickle-builder.ts';
+import { f32Bytes, PickleWriter, stateDictPickle, torchZip, writeTensor } from './fixtures/torch/pickle-builder.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'io-hostile-torch-'));
 const child = fileURLToPath(new URL('./_hostile-child.ts', import.meta.url));
@@ -264,6 +264,52 @@ test('a protocol 0 INT literal of 200 000 digits is refused quickly', () => {
     assert.match((e as Error).message, /200000 characters is wider than the \d+-digit limit/);
   }
   assert.ok(performance.now() - t0 < 1000);
+});
+
+/**
+ * A pickled module tree `levels` deep where every module's two children (a, b) are the same module:
+ * a few hundred bytes that state_dict() would expand to 2^levels paths.
+ */
+function sharedModuleTree(levels: number): Uint8Array {
+  const p = new PickleWriter().proto(2);
+  const moduleWith = (params: () => void, children: () => void) => {
+    p.global('__main__', 'M').emptyTuple().newobj();
+    p.emptyDict().mark();
+    p.str('_parameters').orderedDict();
+    params();
+    p.str('_buffers').orderedDict();
+    p.str('_modules').orderedDict();
+    children();
+    p.setitems().build();
+  };
+  moduleWith(() => {
+    p.mark().str('w');
+    writeTensor(p, { key: '0', storageNumel: 1, shape: [1] }, false);
+    p.setitems();
+  }, () => {});
+  p.put(0);
+  for (let i = 1; i <= levels; i++) {
+    moduleWith(() => {}, () => p.mark().str('a').get(i - 1).str('b').get(i - 1).setitems());
+    p.put(i);
+  }
+  return torchZip(p.stop().bytes(), { '0': f32Bytes([5]) });
+}
+
+test('hostile: a module tree that shares children level after level is refused quickly', () => {
+  // Control: 3 levels expand to 8 keys, as state_dict() would.
+  const small = parseTorchBytes(sharedModuleTree(3), 'tree.pth').stateDict;
+  assert.is(small.size, 8);
+  assert.ok(small.has('a.b.a.w') && small.has('b.b.b.w'));
+  const t0 = performance.now();
+  try {
+    parseTorchBytes(sharedModuleTree(60), 'tree.pth');
+    assert.unreachable('2^60 paths were walked');
+  } catch (e) {
+    assert.instance(e, TorchFormatError);
+    assert.match((e as Error).message, /module tree has more than 200000 modules/);
+  }
+  const ms = performance.now() - t0;
+  assert.ok(ms < 2000, `took ${ms.toFixed(0)} ms`);
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

@@ -18,6 +18,12 @@ export interface FoundStateDict {
 /** Python itself cannot pickle deeper trees (recursion limit ~1000). */
 const MAX_MODULE_DEPTH = 2000;
 
+/**
+ * Modules walked, counting a shared submodule once per path to it (as state_dict() does). YOLOv4 has
+ * ~500; a pickle whose modules share children level after level would otherwise expand exponentially.
+ */
+const MAX_MODULE_VISITS = 200_000;
+
 const CHECKPOINT_KEYS = ['state_dict', 'model_state_dict', 'model', 'net', 'module'];
 
 /** A module container: an instance whose state has the nn.Module bookkeeping dicts. */
@@ -60,7 +66,7 @@ export function findStateDict(root: PyValue, where: string): FoundStateDict {
   for (const c of candidates) {
     if (isModule(c)) {
       const tensors = new Map<string, PendingTensor>();
-      walkModule(c, '', tensors, new Set(), where);
+      walkModule(c, '', tensors, new Set(), where, { visits: 0 });
       return { kind: 'module', tensors };
     }
     if (c instanceof PyDict && isStateDict(c)) {
@@ -90,9 +96,16 @@ function walkModule(
   out: Map<string, PendingTensor>,
   path: Set<PyInstance>,
   where: string,
+  count: { visits: number },
 ): void {
   const owner = prefix === '' ? mod.cls.qualifiedName : prefix.slice(0, -1);
   if (path.has(mod)) throw new TorchFormatError(`${where}: the module tree has a cycle at "${owner}".`);
+  if (++count.visits > MAX_MODULE_VISITS) {
+    throw new TorchFormatError(
+      `${where}: the module tree has more than ${MAX_MODULE_VISITS} modules (counting shared submodules once per ` +
+        `path, as state_dict() does), at "${owner}"; the file is corrupt or hostile.`,
+    );
+  }
   if (path.size >= MAX_MODULE_DEPTH) {
     throw new TorchFormatError(`${where}: the module tree is nested more than ${MAX_MODULE_DEPTH} levels deep at "${owner}".`);
   }
@@ -128,7 +141,7 @@ function walkModule(
       if (!isModule(child)) {
         throw new TorchFormatError(`${where}: ${owner}._modules["${name}"] is a ${pyTypeName(child)}, not a module.`);
       }
-      walkModule(child, `${prefix}${name}.`, out, path, where);
+      walkModule(child, `${prefix}${name}.`, out, path, where, count);
     }
   }
   path.delete(mod);
