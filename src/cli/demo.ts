@@ -12,7 +12,7 @@ const describe = 'The main job on shipped data: import Yolo-Fastest (COCO), eval
 
 function builder(y: Argv) {
   return y
-    .option('out', { type: 'string', default: 'runs/demo', describe: 'where checkpoints and drawn predictions go' })
+    .option('out', { type: 'string', default: 'runs/demo', describe: 'where checkpoints and drawn predictions go: new, empty, or an earlier demo\'s folder (nothing else is written over)' })
     .option('epochs', { type: 'number', default: 2, describe: 'fine-tuning epochs after pruning (0: skip)' })
     .option('amount', { type: 'number', default: 0.1, describe: 'fraction of every prunable group removed (Yolo-Fastest is already tiny: 0.3 leaves AP at 0 before fine-tuning)' })
     .option('strategy', { choices: ['independent', 'greedy'] as const, default: 'greedy' as Strategy, describe: 'multi-layer pruning strategy' });

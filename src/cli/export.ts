@@ -10,13 +10,15 @@ import * as path from 'node:path';
 import type { Argv, ArgumentsCamelCase, CommandModule } from 'yargs';
 import type * as tf from '@tensorflow/tfjs';
 import '../model/darknet-layers.ts'; // custom layers of darknet checkpoints
-import { exportDarknet } from '../io/darknet/index.ts';
 import { loadWeights } from '../io/load-weights.ts';
+import { writeDarknetExport } from '../io/darknet-export-target.ts';
 import { saveLayersModel } from '../io/model-files.ts';
+import { checkOutputFolder, TFJS_EXPORT_FOLDER, TFJS_EXPORT_STAMP } from '../io/output-folder.ts';
 import type { Yolov4Config } from '../model/config.ts';
 import { useBackend } from './common.ts';
+import { FORCE_FLAG } from './import-darknet.ts';
 
-interface ExportArgs { weights: string; format: 'darknet' | 'tfjs'; out: string; backend: string; threads: number }
+interface ExportArgs { weights: string; format: 'darknet' | 'tfjs'; out: string; force: boolean; backend: string; threads: number }
 
 const command = 'export';
 const describe = 'Write a checkpoint as darknet .cfg + .weights (for darknet and OpenCV) or as a tfjs model directory';
@@ -25,14 +27,15 @@ function builder(y: Argv) {
   return y
     .option('weights', { type: 'string', demandOption: true, describe: 'checkpoint directory (for darknet: one imported from a darknet .cfg, pruned or not)' })
     .option('format', { choices: ['darknet', 'tfjs'] as const, default: 'darknet' as const, describe: 'darknet: <out>.cfg + <out>.weights + <out>.names; tfjs: a model.json directory' })
-    .option('out', { type: 'string', demandOption: true, describe: 'darknet: a path prefix (out/model -> out/model.cfg ...), or an existing directory / one ending in "/" (files named after the model); tfjs: the directory' })
+    .option('out', { type: 'string', demandOption: true, describe: 'darknet: a path prefix (out/model -> out/model.cfg ...), or an existing directory / one ending in "/" (files named after the model); tfjs: the directory, new or empty. Never overwrites files it did not write' })
+    .option('force', { ...FORCE_FLAG, describe: 'overwrite an earlier export at --out (only files yolo4 export wrote); never anything else' })
     .example('$0 export --weights checkpoints/fastest-pruned --format darknet --out exported/fastest-pruned', 'exported/fastest-pruned.cfg + .weights + .names')
     .example('$0 export --weights checkpoints/fastest-pruned --format tfjs --out web/model', 'web/model/model.json + weights.bin');
 }
 
 const TFJS_README = (config: Yolov4Config, classes: string[]) => `# ${config.name} as a TensorFlow.js layers model
 
-Written by \`yolo4 export --format tfjs\`. \`model.json\` + weight files load with any tfjs loader:
+${TFJS_EXPORT_STAMP} \`model.json\` + weight files load with any tfjs loader:
 
 \`\`\`js
 import * as tf from '@tensorflow/tfjs';
@@ -55,13 +58,14 @@ scaleXY and the ${classes.length} class names.
 
 async function handler(argv: ArgumentsCamelCase<ExportArgs>): Promise<void> {
   await useBackend(argv.backend, argv.threads);
+  if (argv.format === 'tfjs') await checkOutputFolder(argv.out, TFJS_EXPORT_FOLDER, { force: argv.force }); // before loading
   const { model, config } = await loadWeights(argv.weights);
   try {
     if (argv.format === 'darknet') {
-      const out = await exportDarknet(model, config, argv.out);
+      const out = await writeDarknetExport(model, config, argv.out, { force: argv.force });
       console.log(`darknet model -> ${out.cfgPath}, ${out.weightsPath}, ${out.namesPath}`);
     } else {
-      await exportTfjs(model, config, argv.out);
+      await exportTfjs(model, config, argv.out, { force: argv.force });
       console.log(`tfjs layers model -> ${path.join(argv.out, 'model.json')} (see README.md there)`);
     }
   } finally {
@@ -69,7 +73,9 @@ async function handler(argv: ArgumentsCamelCase<ExportArgs>): Promise<void> {
   }
 }
 
-export async function exportTfjs(model: tf.LayersModel, config: Yolov4Config, dir: string): Promise<void> {
+/** Writes model.json + weights, config.json and README.md into `dir` (see TFJS_EXPORT_FOLDER for the rule). */
+export async function exportTfjs(model: tf.LayersModel, config: Yolov4Config, dir: string, opts: { force?: boolean } = {}): Promise<void> {
+  await checkOutputFolder(dir, TFJS_EXPORT_FOLDER, { force: opts.force });
   await fs.mkdir(dir, { recursive: true });
   await saveLayersModel(model, dir);
   await fs.writeFile(path.join(dir, 'config.json'), `${JSON.stringify(config, null, 1)}\n`);

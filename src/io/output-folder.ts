@@ -14,6 +14,8 @@ export interface OutputFolderRule {
   what: string;
   /** Every top-level name the verb writes (an entry matching none of them is someone else's). */
   ownNames: RegExp[];
+  /** For names others use too (model.json, README.md): proof that this folder is ours. */
+  vouch?: (dir: string) => Promise<boolean>;
 }
 
 export const SENSITIVITY_FOLDER: OutputFolderRule = {
@@ -29,6 +31,16 @@ export const ITERATIVE_FOLDER: OutputFolderRule = {
 export const TFJS_EXPORT_FOLDER: OutputFolderRule = {
   what: 'a tfjs export',
   ownNames: [/^model\.json$/, /^weights\.bin$/, /^group\d+-shard\d+of\d+\.bin$/, /^config\.json$/, /^README\.md$/],
+  vouch: async (dir) => (await fs.readFile(path.join(dir, 'README.md'), 'utf8').catch(() => '')).includes(TFJS_EXPORT_STAMP),
+};
+
+/** A line of the README that `yolo4 export --format tfjs` writes (src/cli/export.ts). */
+export const TFJS_EXPORT_STAMP = 'Written by `yolo4 export --format tfjs`.';
+
+/** `yolo4 demo --out`: the pruned checkpoint, the fine-tuning run and the drawn predictions. */
+export const DEMO_FOLDER: OutputFolderRule = {
+  what: 'a demo run',
+  ownNames: [/^pruned$/, /^pruned\.(tmp|old)-\d+-\d+$/, /^finetune$/, /^predict$/],
 };
 
 /** Returns 'new' | 'empty' | 'earlier-run' or throws OutputExistsError naming the folder. */
@@ -47,6 +59,9 @@ export async function checkOutputFolder(dir: string, rule: OutputFolderRule, opt
   if (foreign.length > 0) {
     const list = foreign.slice(0, 5).map((e) => JSON.stringify(e)).join(', ') + (foreign.length > 5 ? `, ... (${foreign.length})` : '');
     throw new OutputExistsError(`${shown} holds files that are not from ${rule.what} (${list}): refusing to write into it; give a new or empty directory`);
+  }
+  if (rule.vouch && !(await rule.vouch(abs))) {
+    throw new OutputExistsError(`${shown} is not from ${rule.what} (its files are not ours): refusing to write into it; give a new or empty directory`);
   }
   if (!opts.force) throw new OutputExistsError(`${shown} holds an earlier ${rule.what.replace(/^an? /, '')}: add --force to overwrite it, or give another --out`);
   return 'earlier-run';

@@ -13,6 +13,7 @@ import type { CocoGroundTruth } from '../eval/coco-types.ts';
 import { evaluateModelOnDataset } from '../eval/evaluate-model.ts';
 import { saveCheckpoint } from '../io/checkpoint.ts';
 import { importDarknet } from '../io/darknet/index.ts';
+import { checkOutputFolder, DEMO_FOLDER } from '../io/output-folder.ts';
 import type { Yolov4Config } from '../model/config.ts';
 import { summarizeModel } from '../model/summary.ts';
 import { inferenceDefaults } from '../predict/defaults.ts';
@@ -58,6 +59,8 @@ export function formatStages(stages: DemoStage[]): string {
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoStage[]> {
+  // An earlier demo's folder is reused (re-running the demo is the point); anything else is refused.
+  await checkOutputFolder(o.outDir, DEMO_FOLDER, { force: true });
   o.log(`1/6 importing the COCO-trained Yolo-Fastest 1.1 (${DEMO_MODEL.cfg})`);
   const { model, config } = await importDarknet(DEMO_MODEL.cfg, DEMO_MODEL.weights, { namesFile: DEMO_MODEL.names });
   const dataConfig = await loadDatasetConfig(DEMO_DATA);

@@ -1,0 +1,63 @@
+/**
+ * `yolo4 export --format darknet` output under the --out rule (checkpoint.ts): `<prefix>.cfg`,
+ * `.weights` and `.names` are written only when none of them exists, or with --force when they are an
+ * earlier export of ours: the .cfg starts with EXPORT_MARKER (a comment darknet and OpenCV skip).
+ * A user's own yolov4.cfg / .weights next to the prefix is therefore never overwritten.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import type { Yolov4Config } from '../model/config.ts';
+import { OutputExistsError } from './checkpoint.ts';
+import { exportDarknetFiles, type ExportedDarknet } from './darknet/index.ts';
+
+export const EXPORT_MARKER = '# written by yolo4-prune export';
+
+/** The prefix of the three files: `out` itself, or `<out>/<model name>` for a directory or a path ending in "/". */
+export async function darknetExportPrefix(out: string, name: string): Promise<string> {
+  const isDir = /[\\/]$/.test(out) || (await fs.stat(out).then((s) => s.isDirectory(), () => false));
+  return isDir ? path.join(out, name) : out;
+}
+
+export async function writeDarknetExport(
+  model: tf.LayersModel, config: Pick<Yolov4Config, 'inputSize' | 'classNames' | 'name'>, out: string, opts: { force?: boolean } = {},
+): Promise<ExportedDarknet> {
+  const prefix = await darknetExportPrefix(out, config.name || model.name);
+  const files = { cfgPath: `${prefix}.cfg`, weightsPath: `${prefix}.weights`, namesPath: `${prefix}.names` };
+  await checkDarknetTarget(files, Boolean(opts.force));
+  const { cfgText, weights } = exportDarknetFiles(model, config);
+  await fs.mkdir(path.dirname(path.resolve(prefix)), { recursive: true });
+  // .cfg last: its marker vouches for the other two.
+  await fs.writeFile(files.weightsPath, weights);
+  await fs.writeFile(files.namesPath, `${config.classNames.join('\n')}\n`);
+  await fs.writeFile(files.cfgPath, `${EXPORT_MARKER}\n${cfgText}`);
+  return files;
+}
+
+async function checkDarknetTarget(files: ExportedDarknet, force: boolean): Promise<void> {
+  const existing: string[] = [];
+  for (const f of [files.cfgPath, files.weightsPath, files.namesPath]) {
+    const st = await fs.lstat(f).catch(() => null);
+    if (st === null) continue;
+    if (!st.isFile()) throw new OutputExistsError(`"${f}" exists and is not a file: refusing to replace it; give another --out`);
+    existing.push(f);
+  }
+  if (existing.length === 0) return;
+  const list = existing.map((f) => `"${f}"`).join(', ');
+  if (!(await isOurExport(files.cfgPath))) {
+    throw new OutputExistsError(`${list} already exist${existing.length === 1 ? 's' : ''} and ${files.cfgPath} was not written by yolo4 export: refusing to overwrite; give another --out`);
+  }
+  if (!force) throw new OutputExistsError(`${list} hold an earlier export: add --force to overwrite it, or give another --out`);
+}
+
+async function isOurExport(cfgPath: string): Promise<boolean> {
+  const fh = await fs.open(cfgPath, 'r').catch(() => null);
+  if (fh === null) return false;
+  try {
+    const buf = Buffer.alloc(EXPORT_MARKER.length);
+    await fh.read(buf, 0, buf.length, 0);
+    return buf.toString('utf8') === EXPORT_MARKER;
+  } finally {
+    await fh.close();
+  }
+}
