@@ -157,4 +157,38 @@ test('missing dir, model.json, shard, or a short shard: errors name the file', a
   }
 });
 
+test('weightsManifest paths must be plain names in the folder: a file outside is never read', async () => {
+  const root = await tmpDir();
+  const dir = path.join(root, 'model');
+  const model = smallModel();
+  try {
+    await saveLayersModel(model, dir);
+    // The weights moved out of the folder, same size: before the check they were read from there.
+    const outside = path.join(root, 'elsewhere.bin');
+    await fs.rename(path.join(dir, 'weights.bin'), outside);
+    const jsonPath = path.join(dir, 'model.json');
+    const json = JSON.parse(await fs.readFile(jsonPath, 'utf8')) as tf.io.ModelJSON;
+    for (const p of [outside, '../elsewhere.bin', `..${path.sep}elsewhere.bin`, './../elsewhere.bin', 'a\u0000b', '', '.']) {
+      json.weightsManifest[0].paths = [p];
+      await fs.writeFile(jsonPath, JSON.stringify(json));
+      const err = await loadLayersModel(dir).then(() => null, (e: Error) => e);
+      assert.ok(err, `${JSON.stringify(p)} was read`);
+      assert.is(err!.name, 'UnsafeWeightPathError', err!.message);
+      assert.not.ok(err!.message.includes('elsewhere'), err!.message);
+    }
+    // A plain name still loads.
+    await fs.rename(outside, path.join(dir, 'w.bin'));
+    json.weightsManifest[0].paths = ['w.bin'];
+    await fs.writeFile(jsonPath, JSON.stringify(json));
+    const again = await loadLayersModel(dir);
+    const x = tf.randomUniform([1, 8, 8, 3], 0, 1, 'float32', 3);
+    assert.equal(Array.from(predict(again, x)), Array.from(predict(model, x)));
+    x.dispose();
+    again.dispose();
+  } finally {
+    model.dispose();
+    await fs.rm(root, { recursive: true, force: true });
+  }
+});
+
 test.run();
