@@ -19,7 +19,7 @@ const work = mkdtempSync(path.join(tmpdir(), 'yolo4-ckpt-safety-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));
 const config = resolveConfig({ widthMultiplier: 1 / 16, depthMultiplier: 0.2, numClasses: 2, inputSize: 64, classNames: ['a', 'b'] });
 const model = buildYolov4(config);
-test.after(() => model.dispose());
+test.after(() => { model.dispose(); });
 
 let n = 0;
 const fresh = (name: string) => path.join(work, `${name}-${++n}`);
