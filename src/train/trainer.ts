@@ -151,6 +151,13 @@ function unpackTrainerState(packed: { json: unknown; weights?: Uint8Array }, opt
 export async function trainModel(run: TrainRun): Promise<TrainResult> {
   const { model, config, valSet, runDir, settings: s, hooks = {} } = run;
   const log = hooks.log ?? ((l: string) => console.log(l));
+  // Validation repeats its notes (class matching, skipped images) every time: say each once.
+  const said = new Set<string>();
+  const warnOnce = (m: string) => {
+    if (said.has(m)) return;
+    said.add(m);
+    log(m);
+  };
   // Losses need the model's class indices; the val mAP matches classes by name itself.
   const { dataset: trainSet, note } = datasetInModelClasses(run.trainSet, config.classNames);
   if (note) log(note);
@@ -266,11 +273,11 @@ export async function trainModel(run: TrainRun): Promise<TrainResult> {
     const last = epoch === s.epochs - 1;
     if (valSet) {
       const runVal = async () => {
-        record.valLoss = await validationLoss(model, valLossSet!, lossOpts, s, log);
+        record.valLoss = await validationLoss(model, valLossSet!, lossOpts, s, warnOnce);
         if (last || (s.valEvery > 0 && (epoch + 1) % s.valEvery === 0)) {
           const ev = await evaluateModelOnDataset(model, config, valSet, {
             inputSize: s.inputSize, groundTruth: run.valGroundTruth, limit: s.valLimit || undefined, onProgress: hooks.onValidationProgress,
-            skipBad: s.skipBad, warn: log,
+            skipBad: s.skipBad, warn: warnOnce,
           });
           record.AP = ev.result.stats.AP;
           record.AP50 = ev.result.stats.AP50;
