@@ -50,8 +50,12 @@ export function formatExamples(examples: readonly Example[], scriptName: string)
   return lines.join('\n');
 }
 
-/** yargs' help text with the collected examples appended. */
+/**
+ * yargs' help text with the collected examples appended, and a space put back where cliui glued an
+ * option's "[boolean]"/"[number]"... to a description filling the line ("else[boolean]").
+ */
 export function withExamples(helpText: string, scriptName: string): string {
+  const text = helpText.replace(/(\S)(\[(?:boolean|number|string|array|count|required|choices:|default:|deprecated))/g, '$1 $2');
   const block = formatExamples(collectedExamples, scriptName);
-  return block ? `${helpText.replace(/\s*$/, '')}\n\n${block}` : helpText;
+  return block ? `${text.replace(/\s*$/, '')}\n\n${block}` : text;
 }
