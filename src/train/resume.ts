@@ -20,7 +20,7 @@ export function refuseIgnoredFlags(given: string[], runDir: string, verb: string
   if (!ignored.length) return;
   throw new UsageError(
     `--resume continues ${runDir} with its own settings, so ${ignored.join(', ')} would be ignored; `
-    + `drop ${ignored.length > 1 ? 'them' : 'it'}, or start a new run from its weights: yolo4 finetune --weights ${runDir}/last ... (or ${verb} --weights ${runDir}/last ...)`,
+    + `drop ${ignored.length > 1 ? 'them' : 'it'}, or start a new run from its weights: yolo4 ${verb} --weights ${runDir}/last --data ... (with the flags you want)`,
   );
 }
 
