@@ -41,4 +41,11 @@ test('tensors made before any selection print no banner either, and other tfjs w
   assert.match(out, /already registered/);
 });
 
+test('a CLI run on the cpu backend prints our backend line and no banner', () => {
+  const r = spawnSync(process.execPath, ['bin/yolo4.js', 'info', '--backend', 'cpu', '--config', 'configs/yolov4-small.json'], { encoding: 'utf8', timeout: 120_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /backend: cpu/);
+  assert.not.match(r.stdout + r.stderr, BANNER);
+});
+
 test.run();
