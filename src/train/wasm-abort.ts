@@ -23,7 +23,7 @@ export function isWasmAbort(e: unknown): boolean {
 export function explainWasmAbort(e: unknown, s: Pick<TrainSettings, 'batchSize' | 'inputSize' | 'subdivisions'>): TrainingMemoryError {
   const next = Math.min(s.batchSize, s.subdivisions * 2);
   const fixes = next > s.subdivisions
-    ? `--subdivisions ${next} (micro-batches of ${Math.ceil(s.batchSize / next)} images, the same update) or a smaller --batch`
+    ? `--subdivisions ${next} (micro-batches of ${Math.ceil(s.batchSize / next)} images, the same update; double it again if that is not enough) or a smaller --batch`
     : 'a smaller --img-size (every image of the batch is already its own micro-batch)';
   return new TrainingMemoryError(
     `out of memory: the wasm backend's heap (at most 4 GiB) cannot hold a training step of batch ${s.batchSize} at ${s.inputSize}x${s.inputSize}`
