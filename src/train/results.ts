@@ -61,7 +61,8 @@ export function resultsPanels(records: EpochRecord[]) {
         { name: 'AP', xs: mx, ys: measured.map((r) => r.AP) },
         { name: 'AP50', xs: mx, ys: measured.map((r) => r.AP50) },
       ],
-      options: { title: 'validation AP', xLabel: 'epoch', yLabel: 'AP', yMin: 0, xMin: Math.min(...xs, 0), xMax: Math.max(...xs, 1) },
+      // An untrained model's AP of 0 would otherwise get an axis of 1e-9.
+      options: { title: 'validation AP', xLabel: 'epoch', yLabel: 'AP', yMin: 0, yMax: Math.max(0.01, ...measured.map((r) => r.AP50 * 1.05)), xMin: Math.min(...xs, 0), xMax: Math.max(...xs, 1) },
     },
   ];
 }
