@@ -24,11 +24,8 @@ function snapshot(dir: string): Record<string, { content: string; ino: number; u
   }));
 }
 
-test('threads never load a worker from a folder another user pre-created in the shared temp dir', () => {
-  if (!isRoot) {
-    console.log('skipped: wasm-threads-safety needs root to chown the attacker\'s folder to another uid');
-    return;
-  }
+if (!isRoot) console.log('skipped: wasm-threads-safety attacker test needs root to chown the attacker\'s folder to another uid');
+(isRoot ? test : test.skip)('threads never load a worker from a folder another user pre-created in the shared temp dir', () => {
   // The child's os.tmpdir() is this test's folder, so no other run shares it.
   const tmp = path.join(work, 'tmp');
   fs.mkdirSync(tmp);
