@@ -252,8 +252,8 @@ test('long integers up to the limit keep their exact value (two\'s complement, l
   assert.is(value(new Uint8Array(0)), 0);
 });
 
-test('a protocol 0 INT literal of 200 000 digits is refused quickly', () => {
-  const digits = '7'.repeat(200_000);
+test('a protocol 0 INT literal of 2 000 000 digits is refused quickly (BigInt() of it takes seconds)', () => {
+  const digits = '7'.repeat(2_000_000);
   const p = new TextEncoder().encode(`I${digits}\n.`);
   const t0 = performance.now();
   try {
@@ -261,7 +261,7 @@ test('a protocol 0 INT literal of 200 000 digits is refused quickly', () => {
     assert.unreachable('accepted');
   } catch (e) {
     assert.instance(e, TorchFormatError);
-    assert.match((e as Error).message, /200000 characters is wider than the \d+-digit limit/);
+    assert.match((e as Error).message, /2000000 characters is wider than the 160-digit limit/);
   }
   assert.ok(performance.now() - t0 < 1000);
 });
