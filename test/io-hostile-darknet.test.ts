@@ -30,6 +30,10 @@ const HOSTILE: Record<string, { text: string; line: number; pattern: RegExp }> =
     pattern: /\[upsample\] \(layer 1\): its output is 131072x131072x64 = \d+ values .* more than the 1073741824/,
   },
   'wide-int.cfg': { text: `${NET(64)}${conv('99999999999999999999')}${HEAD}`, line: 7, pattern: /filters=99999999999999999999 is out of range/ },
+  'layers.cfg': {
+    text: `${NET(64)}${'\n[dropout]\nprobability=0.1\n'.repeat(20_000)}${HEAD}`, line: 5 + 3 * 10_000 + 1,
+    pattern: /\[dropout\] \(layer 10000\): the cfg has 20002 layers, more than the 10000/,
+  },
   'weights.cfg': {
     text: `${NET(64)}${conv(16_384)}${conv(16_384)}${conv(16_384)}${HEAD}`, line: 13,
     pattern: /\[convolutional\] \(layer 1\): the conv weights up to this layer are \d+ floats, more than the 536870912/,

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { parseTorchBytes, TorchFormatError } from '../src/io/torch/index.ts';
 import { MAX_LONG_BYTES, unpickle, type PickleHooks } from '../src/io/torch/pickle.ts';
-import { f32Bytes, PickleWriter, stateDictPickle, torchZip, writeTensor } from './fixtures/torch/pickle-builder.ts';
+import { f32Bytes, legacyStream, PickleWriter, stateDictPickle, torchZip, writeTensor } from './fixtures/torch/pickle-builder.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'io-hostile-torch-'));
 const child = fileURLToPath(new URL('./_hostile-child.ts', import.meta.url));
@@ -183,6 +183,19 @@ test('stride-0 views that stay small still load (an expanded row), overlapping v
   } catch (e) {
     assert.instance(e, TorchFormatError);
     assert.match((e as Error).message, /overlapping view that repeats 1048639 storage elements as 67108864/);
+  }
+});
+
+test('the legacy format refuses a stride-0 view that multiplies its storage too', () => {
+  // 2^26 float32 (256 MiB) from one stored element.
+  const main = stateDictPickle([['w', { key: '7', storageNumel: 1, shape: [2 ** 26], stride: [0] }]], true);
+  try {
+    parseTorchBytes(legacyStream(main, [['7', 4, f32Bytes([1])]]), 'legacy-stride0.pth');
+    assert.unreachable('the stride-0 view loaded');
+  } catch (e) {
+    assert.instance(e, TorchFormatError);
+    assert.match((e as Error).message, /tensors would take 268435456 bytes but the file holds only 4 bytes of storage/);
+    assert.match((e as Error).message, /stride-0 or overlapping view that repeats 1 storage elements as 67108864/);
   }
 });
 

@@ -136,6 +136,10 @@ export function resolveDarknetNetwork(cfg: DarknetCfg): DarknetNetwork {
   atMost(net, 'width', width, LIMIT.side);
   atMost(net, 'height', height, LIMIT.side);
   atMost(net, 'channels', channels, LIMIT.channels);
+  if (cfg.layers.length > LIMIT.layers) {
+    const first = new SectionReader(cfg, cfg.layers[LIMIT.layers]);
+    throw first.error(`the cfg has ${cfg.layers.length} layers, more than the ${LIMIT.layers} this importer builds`);
+  }
   const layers: LayerSpec[] = [];
   const yolo: YoloSpec[] = [];
   let prev: Shape3 = { h: height, w: width, c: channels };

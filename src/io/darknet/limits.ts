@@ -8,6 +8,8 @@ import { CONFIG_LIMITS } from '../../model/config.ts';
 import type { SectionReader } from './cfg.ts';
 
 export const DARKNET_LIMITS = {
+  /** Layer sections (yolov4.cfg has 162, yolov4-p7 under 600). */
+  layers: 10_000,
   /** [net] width and height (the project config has the same bound on inputSize). */
   side: CONFIG_LIMITS.inputSize,
   /** [net] channels. */
