@@ -7,6 +7,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { withBackend } from '../src/cli/common.ts';
 import { FLAG_RULES, VERB_FLAG_RULES, validateNumericFlags, FlagValueError } from '../src/cli/validate-flags.ts';
 import { closest } from '../src/cli/suggest.ts';
+import { runCli } from '../src/cli/cli.ts';
 import demo from '../src/cli/demo.ts';
 import info from '../src/cli/info.ts';
 import importCmd from '../src/cli/import.ts';
@@ -126,22 +127,45 @@ test('a UsageError thrown by a verb at run time exits 2', async () => {
   assert.match(r.err, /finetune needs --weights/);
 });
 
-test('--help of every verb: each example command whole on one line, no word of a description split', async () => {
-  const helps = await Promise.all(VERBS.map((m) => yolo4([verbName(m), '--help'], { COLUMNS: '80' })));
-  VERBS.forEach((m, i) => {
-    const v = verbName(m);
-    const { code, out } = helps[i];
-    assert.is(code, 0, `${v} --help: ${helps[i].err}`);
-    const lines = out.split('\n').map((l) => l.trim());
-    const d = declared(m);
-    for (const ex of d.examples) assert.ok(lines.includes(ex), `${v} --help: example not whole on one line: ${ex}`);
-    const tokens = new Set(out.split(/\s+/));
-    for (const text of d.describes) {
-      for (const word of text.split(/\s+/).filter(Boolean)) {
-        assert.ok(tokens.has(word), `${v} --help: "${word}" (from "${text.slice(0, 50)}...") is split or missing`);
-      }
+/** Help text of `args` from runCli in this process (no exit), at a fixed width. */
+async function helpOf(args: string[], width: number): Promise<string> {
+  const out: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
+  try {
+    await runCli(args, { exitProcess: false, width });
+  } finally {
+    console.log = log;
+  }
+  return out.join('\n');
+}
+
+/** Every example of the verb on one line, whole; every word of every description whole. */
+function assertHelpWhole(v: string, help: string, d: Declared): void {
+  const lines = help.split('\n').map((l) => l.trim());
+  assert.ok(d.examples.length === 0 || lines.includes('Examples:'), `${v} --help has no Examples block`);
+  for (const ex of d.examples) assert.ok(lines.includes(ex), `${v} --help: example not whole on one line: ${ex}`);
+  const tokens = new Set(help.split(/\s+/));
+  for (const text of d.describes) {
+    for (const word of text.split(/\s+/).filter(Boolean)) {
+      assert.ok(tokens.has(word), `${v} --help: "${word}" (from "${text.slice(0, 50)}...") is split or missing`);
     }
-  });
+  }
+}
+
+test('--help of every verb at 80 and 110 columns: each example command whole on one line, no word split', async () => {
+  for (const width of [80, 110]) {
+    for (const m of VERBS) {
+      const v = verbName(m);
+      assertHelpWhole(v, await helpOf([v, '--help'], width), declared(m));
+    }
+  }
+});
+
+test('the real CLI: prune --help (stdout not a terminal) has its examples whole', async () => {
+  const r = await yolo4(['prune', '--help']);
+  assert.is(r.code, 0, r.err);
+  assertHelpWhole('prune', r.out, declared(prune));
 });
 
 test('closest(): typos get a suggestion, unrelated words none', () => {
