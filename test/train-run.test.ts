@@ -1,7 +1,7 @@
 import './_backend.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -112,6 +112,31 @@ test('C11/C16c: a 1-epoch run from the CLI, then --resume with only --epochs 2 e
   assert.match(await refusal({}), `finetune --weights ${run}/last`);
   assert.match(await refusal({ epochs: 1 }), 'already trained 2 epochs');
   assert.match(await refusal({ epochs: 3, lr0: 0.5, batch: 4 }), '--batch, --lr0 would be ignored');
+});
+
+test('A1 for train: --out refuses a folder with the user\'s files, and an earlier run without --force', async () => {
+  const run = (out: string, extra: Record<string, unknown> = {}) =>
+    runTraining('train', { ...backend, config: configPath, data: dataPath, out, epochs: 1, batch: 2, maxBatches: 1, valLimit: 2, augment: false, ...extra }, {});
+  const refused = async (out: string, extra: Record<string, unknown> = {}) => {
+    let error: unknown;
+    await run(out, extra).catch((e) => { error = e; });
+    assert.instance(error, UsageError, String(error));
+    return (error as Error).message;
+  };
+  const user = path.join(work, 'user-folder');
+  mkdirSync(user);
+  writeFileSync(path.join(user, 'results.txt'), 'mine');
+  assert.match(await refused(user), 'results.txt');
+  assert.is(readFileSync(path.join(user, 'results.txt'), 'utf8'), 'mine');
+  assert.equal(readdirSync(user), ['results.txt'], 'nothing was written into the user\'s folder');
+
+  const earlier = path.join(work, 'earlier');
+  await run(earlier);
+  const before = readFileSync(path.join(earlier, 'last', 'meta.json'), 'utf8');
+  assert.match(await refused(earlier), '--force');
+  assert.is(readFileSync(path.join(earlier, 'last', 'meta.json'), 'utf8'), before, 'the earlier run was left as it was');
+  await run(earlier, { force: true });
+  assert.is.not(readFileSync(path.join(earlier, 'last', 'meta.json'), 'utf8'), before, '--force started a new run there');
 });
 
 test.run();

@@ -34,10 +34,7 @@ async function handler(argv: ArgumentsCamelCase<InfoArgs>): Promise<void> {
     config = argv.config ? loadConfigFile(argv.config) : resolveConfig({});
     model = buildYolov4(config);
   }
-  const inputSize = argv.inputSize ?? config.inputSize;
-  if (!Number.isInteger(inputSize) || inputSize <= 0 || inputSize % 32 !== 0) {
-    throw new Error(`--input-size must be a positive multiple of 32, got ${argv.inputSize}`);
-  }
+  const inputSize = argv.inputSize ?? config.inputSize; // --input-size is checked in cli/validate-flags.ts
   const summary = summarizeModel(model, inputSize);
   if (argv.json) {
     console.log(JSON.stringify({

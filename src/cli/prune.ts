@@ -75,12 +75,12 @@ function builder(y: Argv) {
     .option('lr0', { type: 'number', default: 1e-3, describe: 'fine-tuning learning rate (constant, Li et al.)' })
     .option('max-batches', { type: 'number', default: 0, describe: 'stop each fine-tuning epoch after n batches (0: all)' })
     .option('augment', { type: 'boolean', default: true, describe: 'augmentation while fine-tuning (--no-augment: letterbox only)' })
+    // Numeric ranges (--amount, --steps, ...) are checked for every verb in cli/validate-flags.ts.
     .check((a) => {
       const scopes = [a.layer !== undefined, (a.layers?.length ?? 0) > 0, a.all].filter(Boolean).length;
       if (a.sensitivity && a.iterative) throw new Error('give only one of --sensitivity, --iterative');
       if (scopes > 1) throw new Error('give only one of --layer, --layers, --all');
       if (!a.weights === !a.config) throw new Error('give --weights <ckpt|.pth> or --config <model.json>');
-      if (a.amount !== undefined && !(a.amount > 0 && a.amount < 1)) throw new Error(`--amount must be between 0 and 1 (exclusive), got ${a.amount}`);
       if (a.sensitivity) {
         if (a.dryRun) throw new Error('--dry-run does not apply to --sensitivity');
         if (!a.out) throw new Error('give --out <dir> for the sensitivity table and plots');
@@ -93,8 +93,7 @@ function builder(y: Argv) {
         if (a.dryRun) throw new Error('--dry-run does not apply to --iterative (use it without --iterative to see one plan)');
         if (!a.out) throw new Error('give --out <dir> for the step checkpoints and the steps table');
         if (!a.data) throw new Error('--iterative needs --data <dataset config> (fine-tuning and evaluation)');
-        if (a.steps === undefined || !Number.isInteger(a.steps) || a.steps < 1) throw new Error('--iterative needs --steps N (a positive integer)');
-        if (!Number.isInteger(a.finetuneEpochs) || Number(a.finetuneEpochs) < 0) throw new Error(`--finetune-epochs must be a non-negative integer, got ${a.finetuneEpochs}`);
+        if (a.steps === undefined) throw new Error('--iterative needs --steps N (a positive integer)');
         return true;
       }
       if (!a.dryRun && !a.out) throw new Error('give --out <dir> for the pruned checkpoint (or --dry-run)');

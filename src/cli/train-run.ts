@@ -7,6 +7,7 @@ import { loadCocoJson } from '../eval/coco-io.ts';
 import type { CocoGroundTruth } from '../eval/coco-types.ts';
 import { loadCheckpoint, loadOptimizerState, readCheckpointMeta } from '../io/checkpoint.ts';
 import { loadWeights } from '../io/load-weights.ts';
+import { checkOutputFolder, TRAIN_RUN_FOLDER } from '../io/output-folder.ts';
 import { loadConfigFile, resolveConfig, type Yolov4Config } from '../model/config.ts';
 import { buildYolov4 } from '../model/yolov4.ts';
 import { existsSync, promises as fs } from 'node:fs';
@@ -28,7 +29,8 @@ export function trainFlags(y: Argv, defaults: Partial<TrainSettings>) {
     .option('data', { type: 'string', describe: 'dataset config JSON (see datasets/*.json)' })
     .option('config', { type: 'string', describe: 'model config JSON for a model trained from scratch (default configs/yolov4-small.json)' })
     .option('weights', { type: 'string', describe: 'start from these weights: checkpoint directory or .pth' })
-    .option('out', { type: 'string', describe: 'run directory: checkpoints last/best, results.csv, results.png, args.json (default runs/<verb>-<time>)' })
+    .option('out', { type: 'string', describe: 'run directory: checkpoints last/best, results.csv, results.png, args.json (default runs/<verb>-<time>); a folder holding anything else is refused' })
+    .option('force', { type: 'boolean', describe: 'start a new run in the --out folder of an earlier run (its checkpoints are replaced); never overwrites anything else' })
     .option('resume', { type: 'string', describe: 'continue a run from its directory with its settings, optimizer state and lr position (dataset included); only --epochs (to extend it), --skip-bad and --data may be given with it' })
     .option('epochs', { type: 'number', defaultDescription: show(d.epochs), describe: 'number of epochs' })
     .option('batch', { type: 'number', defaultDescription: show(d.batchSize), describe: 'images per batch' })
@@ -121,7 +123,7 @@ export async function runTraining(verb: 'train' | 'finetune', a: Flags, defaults
   const runDir = path.resolve(a.resume ?? a.out ?? path.join('runs', `${verb}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
 
   if (a.resume) {
-    refuseIgnoredFlags(givenFlags(a, ['--weights', '--config', '--out']), a.resume, verb);
+    refuseIgnoredFlags(givenFlags(a, ['--weights', '--config', '--out', '--force']), a.resume, verb);
     const last = path.join(a.resume, 'last');
     const meta = await readCheckpointMeta(last);
     const state = meta.training as unknown as TrainingState | undefined;
@@ -140,6 +142,7 @@ export async function runTraining(verb: 'train' | 'finetune', a: Flags, defaults
   } else {
     if (verb === 'finetune' && !a.weights) throw new UsageError('finetune needs --weights (the pruned checkpoint or .pth to fine-tune)');
     if (!dataPath) throw new UsageError(`${verb} needs --data <dataset config>, e.g. datasets/tinycoco.json`);
+    await checkOutputFolder(runDir, TRAIN_RUN_FOLDER, { force: a.force });
     await useBackend(a.backend, a.threads);
     if (a.weights) {
       const loaded = await loadWeights(a.weights);

@@ -43,6 +43,12 @@ export const DEMO_FOLDER: OutputFolderRule = {
   ownNames: [/^pruned$/, /^pruned\.(tmp|old)-\d+-\d+$/, /^finetune$/, /^predict$/],
 };
 
+/** `yolo4 train|finetune --out`: checkpoints, results and the arguments of the run. */
+export const TRAIN_RUN_FOLDER: OutputFolderRule = {
+  what: 'a training run',
+  ownNames: [/^(last|best|epoch-\d+)$/, /^(last|best|epoch-\d+)\.(tmp|old)-\d+-\d+$/, /^args\.json$/, /^results\.(csv|png)$/, /^results\.csv\.tmp(-\d+)?$/],
+};
+
 /** Returns 'new' | 'empty' | 'earlier-run' or throws OutputExistsError naming the folder. */
 export async function checkOutputFolder(dir: string, rule: OutputFolderRule, opts: { force?: boolean } = {}): Promise<'new' | 'empty' | 'earlier-run'> {
   const abs = path.resolve(dir);
