@@ -94,6 +94,21 @@ test('out-of-range values are FlagValueErrors naming the flag; 0 stays valid whe
   assert.equal(Object.keys(VERB_FLAG_RULES).sort(), ['finetune', 'train']);
 });
 
+test('a numeric flag typed with no value is refused, not silently its default; negative values are values', () => {
+  for (const raw of [['eval', '--conf'], ['eval', '--conf', '--iou', '0.5'], ['train', '--epochs', '--', 'x']]) {
+    const flag = raw[1].slice(2);
+    try {
+      validateNumericFlags({ [flag]: 0.001 }, raw[0], raw);
+      assert.unreachable(`${raw.join(' ')} passed`);
+    } catch (e) {
+      assert.instance(e, FlagValueError, raw.join(' '));
+      assert.is((e as FlagValueError).flag, flag);
+      assert.match((e as Error).message, 'no value');
+    }
+  }
+  validateNumericFlags({ seed: -1, conf: 0.3 }, 'train', ['train', '--seed', '-1', '--conf', '0.3']);
+});
+
 test('the real CLI: bad values and unknown flags/verbs exit 2 with the flag, the value and a suggestion; a failing job exits 1', async () => {
   const [conf, batch, imgSize, threadsEnv, unknownFlag, unknownVerb, missing] = await Promise.all([
     yolo4(['eval', '--weights', 'w', '--data', 'd', '--conf', 'abc']),

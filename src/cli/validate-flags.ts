@@ -132,6 +132,26 @@ function typedValue(raw: readonly string[], flag: string, parsed: unknown): stri
 
 const camelToKebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
+/** A negative number is a value, not the next flag. */
+const isFlagToken = (a: string) => a.startsWith('-') && !/^-(\d|\.\d)/.test(a);
+
+/**
+ * `--conf` typed with no value parses as the default (or undefined), silently: refuse it. Only the
+ * numeric flags of the tables are looked at; the last `--` ends the flags.
+ */
+function refuseMissingValues(verb: string | undefined, raw: readonly string[]): void {
+  const end = raw.indexOf('--');
+  const args = end < 0 ? raw : raw.slice(0, end);
+  args.forEach((a, i) => {
+    const flag = a.startsWith('--') ? a.slice(2) : '';
+    if (!(flag in FLAG_RULES)) return;
+    const next = args[i + 1];
+    if (next === undefined || isFlagToken(next)) {
+      throw new FlagValueError(flag, 'no value', describeRule((verb ? VERB_FLAG_RULES[verb]?.[flag] : undefined) ?? FLAG_RULES[flag]));
+    }
+  });
+}
+
 /**
  * Throws FlagValueError for the first bad numeric value in `argv` (yargs' parsed arguments of
  * `verb`). Every number (or array of numbers) is checked: NaN and infinities always fail, flags
@@ -139,6 +159,7 @@ const camelToKebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase
  * parses to 0, so it passes). camelCase duplicates yargs adds are skipped.
  */
 export function validateNumericFlags(argv: Record<string, unknown>, verb: string | undefined, raw: readonly string[] = []): void {
+  refuseMissingValues(verb, raw);
   for (const [key, value] of Object.entries(argv)) {
     if (key === '_' || key === '$0' || (/[A-Z]/.test(key) && camelToKebab(key) in argv)) continue;
     const values = Array.isArray(value) ? value : [value];
