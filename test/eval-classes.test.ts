@@ -12,7 +12,7 @@ import { loadGroundTruth } from '../src/eval/coco-io.ts';
 import type { CocoGroundTruth } from '../src/eval/coco-types.ts';
 import { evaluateModelOnDataset, type EvalModelConfig } from '../src/eval/evaluate-model.ts';
 import { importDarknet } from '../src/io/darknet/index.ts';
-import { DEMO_DATA, DEMO_MODEL } from '../src/pipeline/demo.ts';
+import { DEMO_DATA, DEMO_MODEL } from '../src/jobs/demo.ts';
 import type { Predictor } from '../src/predict/detect.ts';
 
 // A fake network with a known output: on every 64x64 image it finds exactly one box, [20, 40, 36, 48]

@@ -10,8 +10,8 @@ import { checkOutputFolder, SENSITIVITY_FOLDER } from '../src/io/output-folder.t
 import { EXPORT_MARKER, writeDarknetExport } from '../src/io/darknet-export-target.ts';
 import { exportDarknetFiles, importDarknet } from '../src/io/darknet/index.ts';
 import { loadLayersModel } from '../src/io/model-files.ts';
-import { iterativePrune } from '../src/pipeline/iterative.ts';
-import { runDemo } from '../src/pipeline/demo.ts';
+import { iterativePrune } from '../src/jobs/iterative.ts';
+import { runDemo } from '../src/jobs/demo.ts';
 import { exportTfjs } from '../src/cli/export.ts';
 import type { Dataset } from '../src/data/types.ts';
 

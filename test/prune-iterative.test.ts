@@ -13,7 +13,7 @@ import { loadCheckpoint } from '../src/io/checkpoint.ts';
 import { resolveConfig } from '../src/model/config.ts';
 import { buildYolov4, convWidthsOf } from '../src/model/yolov4.ts';
 import { buildDependencyGraph, countParams, findGroups } from '../src/prune/index.ts';
-import { iterativePrune, keptAfterSteps, stepAmount } from '../src/pipeline/iterative.ts';
+import { iterativePrune, keptAfterSteps, stepAmount } from '../src/jobs/iterative.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'yolo4-iter-'));
 const classNames = ['circle', 'square', 'triangle'];

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type { Argv, ArgumentsCamelCase, CommandModule } from 'yargs';
 import cliProgress from 'cli-progress';
-import { formatStages, runDemo } from '../pipeline/demo.ts';
+import { formatStages, runDemo } from '../jobs/demo.ts';
 import type { Strategy } from '../prune/index.ts';
 import { useBackend } from './common.ts';
 

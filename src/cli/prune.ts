@@ -14,7 +14,7 @@ import { buildYolov4, convWidthsOf } from '../model/yolov4.ts';
 import { loadWeights } from '../io/load-weights.ts';
 import { applyPlan, checkExactness, formatPlan, planPruning, type Importance, type Strategy } from '../prune/index.ts';
 import { DEFAULT_RATIOS, analyzeSensitivity, formatSensitivityTop, rankSensitivity, writeSensitivity } from '../prune/sensitivity.ts';
-import { iterativePrune, stepAmount, type StepRecord } from '../pipeline/iterative.ts';
+import { iterativePrune, stepAmount, type StepRecord } from '../jobs/iterative.ts';
 import type { Yolov4Config } from '../model/config.ts';
 import { useBackend } from './common.ts';
 import { FORCE_FLAG } from './import-darknet.ts';
