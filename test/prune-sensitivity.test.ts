@@ -15,7 +15,7 @@ import { importDarknet } from '../src/io/darknet/index.ts';
 import { resolveConfig } from '../src/model/config.ts';
 import { buildYolov4 } from '../src/model/yolov4.ts';
 import { buildDependencyGraph, findGroups } from '../src/prune/index.ts';
-import { analyzeSensitivity, rankSensitivity, sensitivityCsv, writeSensitivity } from '../src/prune/sensitivity.ts';
+import { analyzeSensitivity, rankSensitivity, sensitivityCsv, writeSensitivity } from '../src/jobs/sensitivity.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'yolo4-sens-'));
 const config = resolveConfig({ widthMultiplier: 1 / 16, depthMultiplier: 0.2, numClasses: 3, inputSize: 64, classNames: ['circle', 'square', 'triangle'] });

@@ -13,7 +13,7 @@ import { loadConfigFile } from '../model/config.ts';
 import { buildYolov4, convWidthsOf } from '../model/yolov4.ts';
 import { loadWeights } from '../io/load-weights.ts';
 import { applyPlan, checkExactness, formatPlan, planPruning, type Importance, type Strategy } from '../prune/index.ts';
-import { DEFAULT_RATIOS, analyzeSensitivity, formatSensitivityTop, rankSensitivity, writeSensitivity } from '../prune/sensitivity.ts';
+import { DEFAULT_RATIOS, analyzeSensitivity, formatSensitivityTop, rankSensitivity, writeSensitivity } from '../jobs/sensitivity.ts';
 import { iterativePrune, stepAmount, type StepRecord } from '../jobs/iterative.ts';
 import type { Yolov4Config } from '../model/config.ts';
 import { useBackend } from './common.ts';

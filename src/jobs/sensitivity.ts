@@ -14,8 +14,8 @@
  * needs no labels and is fast, but it only says how much a layer's removal perturbs the outputs,
  * not how much accuracy it costs (higher = more sensitive; the mAP metric: lower = more sensitive).
  *
- * A group is named by its root conv (the first producer in topological order; see groups.ts). Each
- * group/ratio removes exactly floor(ratio * n) channels (select.ts); when that is 0 (narrow group, small
+ * A group is named by its root conv (the first producer in topological order; see prune/groups.ts). Each
+ * group/ratio removes exactly floor(ratio * n) channels (prune/select.ts); when that is 0 (narrow group, small
  * ratio) the row is the baseline's, marked `removed: 0`, and nothing is evaluated. Every model made
  * here is disposed: the tensor count is the same after the call as before.
  */
@@ -30,13 +30,13 @@ import { inferenceDefaults } from '../predict/defaults.ts';
 import { stackLetterboxed } from '../predict/detect.ts';
 import { letterboxImage } from '../predict/letterbox.ts';
 import { writeLinePlotPng, type Series } from '../util/line-plot.ts';
-import { applyPlan } from './apply.ts';
-import { countFlops, countParams } from './cost.ts';
-import { buildDependencyGraph } from './graph.ts';
-import { findGroups } from './groups.ts';
-import { matchesPattern } from './match.ts';
-import { planPruning } from './plan.ts';
-import type { GroupReduction, Importance, Strategy } from './types.ts';
+import { applyPlan } from '../prune/apply.ts';
+import { countFlops, countParams } from '../prune/cost.ts';
+import { buildDependencyGraph } from '../prune/graph.ts';
+import { findGroups } from '../prune/groups.ts';
+import { matchesPattern } from '../prune/match.ts';
+import { planPruning } from '../prune/plan.ts';
+import type { GroupReduction, Importance, Strategy } from '../prune/types.ts';
 
 export const DEFAULT_RATIOS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
