@@ -10,7 +10,7 @@
  */
 import { evaluateCoco, formatStatsTable, type CocoDetection, type CocoGroundTruth } from '../src/eval/coco.ts';
 import { validateDetections, validateGroundTruth } from '../src/eval/coco.ts';
-import { mulberry32 } from '../src/data/prng.ts';
+import { mulberry32 } from '../src/util/mulberry32.ts';
 
 
 function argValue(name: string, def: number): number {

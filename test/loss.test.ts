@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { yoloLoss, type YoloLossOptions } from '../src/train/loss.ts';
-import { mulberry32 } from '../src/data/prng.ts';
+import { mulberry32 } from '../src/util/mulberry32.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Independent float64 truth: the reference recipe written out with plain loops, sharing nothing with src/.

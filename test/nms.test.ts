@@ -2,7 +2,7 @@ import './_backend.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { greedyNms, nmsDecoded, type Detection } from '../src/predict/nms.ts';
-import { mulberry32 } from '../src/data/prng.ts';
+import { mulberry32 } from '../src/util/mulberry32.ts';
 
 /** A small seeded PRNG so the random cases are reproducible. */
 const rng = mulberry32;

@@ -1,20 +1,8 @@
 /**
- * A small seeded PRNG (mulberry32) plus seed mixing, so every random decision of the data pipeline
- * is reproducible. The loader gives every sample its own stream, `Rng.derive(seed, epoch, index)`,
+ * A small seeded PRNG (the mulberry32 stream; the plain function is util/mulberry32.ts) plus seed
+ * mixing, so every random decision of the data pipeline is reproducible. The loader gives every sample its own stream, `Rng.derive(seed, epoch, index)`,
  * so results do not depend on the order in which asynchronous decodes finish.
  */
-
-/** mulberry32 as a plain function: uniform numbers in [0, 1) from a 32-bit seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** splitmix32-style avalanche of a 32-bit value. */
 function mix32(x: number): number {

@@ -9,7 +9,8 @@
  * BN and after any activation with f(0) = 0. The pruned model must compute the same outputs.
  */
 import * as tf from '@tensorflow/tfjs';
-import { shortName, widthKey } from './layers.ts';
+import { shortName } from '../model/weight-name.ts';
+import { widthKey } from './layers.ts';
 import { functionalConfig, rebuildModel } from './topology.ts';
 import type { PruneHistoryEntry, PrunePlan } from './types.ts';
 

@@ -15,9 +15,10 @@
  * - `sum` / `mean` / `max`: over every producer that creates channel c (raw, unnormalized scores)
  */
 import type * as tf from '@tensorflow/tfjs';
-import { dimParams, shortName } from './layers.ts';
+import { shortName } from '../model/weight-name.ts';
+import { dimParams } from './layers.ts';
 import type { DependencyGraph, GroupReduction, Importance, PruneGroup } from './types.ts';
-import { mulberry32 } from '../data/prng.ts';
+import { mulberry32 } from '../util/mulberry32.ts';
 
 export interface ScoreContext {
   model: tf.LayersModel;
@@ -156,8 +157,6 @@ export function weightData(model: tf.LayersModel, layer: string, weight: string)
   const w = model.getLayer(layer).weights.find((v) => shortName(v.originalName ?? v.name) === weight);
   return w ? (w.read().dataSync() as Float32Array) : null;
 }
-
-export { mulberry32 };
 
 export function hashString(s: string): number {
   let h = 2166136261;

@@ -4,6 +4,7 @@
  * always safe; the graph reports every barrier so users see why a layer cannot be pruned.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { shortName } from '../model/weight-name.ts';
 import type { Dim, LayerKind, WeightAxis, WeightInfo } from './types.ts';
 
 const PRODUCERS = new Set([
@@ -99,17 +100,6 @@ export function weightInfos(layer: tf.layers.Layer): WeightInfo[] {
     shape: w.shape.map((d) => d as number),
     trainable: !nonTrainable.has(w.name),
   }));
-}
-
-const KNOWN_WEIGHTS = new Set([
-  'kernel', 'bias', 'gamma', 'beta', 'moving_mean', 'moving_variance', 'alpha', 'depthwise_kernel', 'pointwise_kernel',
-]);
-
-/** `conv/kernel` -> `kernel`; a uniquifying suffix (`gamma_1`) of a known weight name is dropped. */
-export function shortName(name: string): string {
-  const base = name.slice(name.lastIndexOf('/') + 1);
-  const m = /^(.*)_\d+$/.exec(base);
-  return m && KNOWN_WEIGHTS.has(m[1]) ? m[1] : base;
 }
 
 /** Config key that holds a producer's output width. */

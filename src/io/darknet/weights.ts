@@ -12,9 +12,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { DarknetYolo } from '../../model/darknet-layers.ts';
-import { shortName } from '../../prune/layers.ts';
+import { shortName } from '../../model/weight-name.ts';
 import { convWeightFloats, type ConvSpec, type DarknetNetwork } from './layers.ts';
-import { mulberry32 } from '../../data/prng.ts';
+import { mulberry32 } from '../../util/mulberry32.ts';
 
 export class DarknetWeightsError extends Error {
   constructor(message: string) {
