@@ -11,8 +11,9 @@ import { loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.ts';
 import {
   countDarknetParams, DarknetCfgError, DarknetWeightsError, exportDarknet, exportDarknetFiles, exportDarknetWeights,
   importDarknet, importDarknetText, loadDarknetWeights, parseDarknetCfg, randomDarknetWeights, readWeightsHeader,
-  resizeBilinearOpenCV, resolveDarknetNetwork, writeDarknetCfg,
+  resolveDarknetNetwork, writeDarknetCfg,
 } from '../src/io/darknet/index.ts';
+import { resizeBilinearOpenCV } from '../src/predict/resample-opencv.ts';
 import { readRgb } from '../src/predict/letterbox.ts';
 import { countNonTrainableParams, countTrainableParams } from '../src/model/yolov4.ts';
 

@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { importDarknet, opencvResizeImage, OPENCV_BN_EPSILON } from '../src/io/darknet/index.ts';
+import { importDarknet, OPENCV_BN_EPSILON } from '../src/io/darknet/index.ts';
+import { opencvResizeImage } from '../src/predict/opencv-resize.ts';
 import { decodeOptionsFromConfig } from '../src/predict/decode.ts';
 import { detectBatch } from '../src/predict/detect.ts';
 

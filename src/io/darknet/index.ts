@@ -30,7 +30,6 @@ export type { DarknetNetwork, LayerSpec, DarknetCounts } from './layers.ts';
 export { buildDarknetModel, DARKNET_BN_EPSILON, OPENCV_BN_EPSILON } from './build.ts';
 export { DarknetWeightsError, DEFAULT_HEADER, exportDarknetWeights, loadDarknetWeights, randomDarknetWeights, readWeightsHeader } from './weights.ts';
 export type { DarknetWeightsHeader } from './weights.ts';
-export { opencvResizeImage, resizeBilinearOpenCV } from './opencv-resize.ts';
 
 export interface ImportDarknetOptions {
   /** Class names file (one per line, e.g. coco.names); must list `classes` names. */

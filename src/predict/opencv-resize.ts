@@ -2,9 +2,7 @@
  * The preprocessing of darknet models as OpenCV's DNN module runs them (see
  * src/predict/resample-opencv.ts): a plain resize, no letterbox, RGB / 255.
  */
-import { letterboxImage, type ImageInput, type LetterboxResult } from '../../predict/letterbox.ts';
-
-export { resizeBilinearOpenCV } from '../../predict/resample-opencv.ts';
+import { letterboxImage, type ImageInput, type LetterboxResult } from './letterbox.ts';
 
 /**
  * An image as OpenCV's DNN sees a darknet model's input: plain INTER_LINEAR resize to size x size, RGB
