@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { shortName } from '../model/weight-name.ts';
 import { widthKey } from './layers.ts';
-import { functionalConfig, rebuildModel } from './topology.ts';
+import { functionalConfig, rebuildModel } from '../model/topology.ts';
 import type { PruneHistoryEntry, PrunePlan } from './types.ts';
 
 /** Removed indices per layer -> weight -> axis. */

@@ -10,7 +10,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { weightInfos } from './layers.ts';
-import { functionalConfig, outputShapes, type Shape } from './topology.ts';
+import { functionalConfig, outputShapes, type Shape } from '../model/topology.ts';
 import type { WeightAxis } from './types.ts';
 
 export function countParams(model: tf.LayersModel, opts: { includeNonTrainable?: boolean } = {}): number {

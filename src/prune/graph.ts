@@ -12,7 +12,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { dimParams, isElementwiseActivation, layerKind, weightInfos } from './layers.ts';
-import { functionalConfig, outputShapes, type Shape } from './topology.ts';
+import { functionalConfig, outputShapes, type Shape } from '../model/topology.ts';
 import type { Barrier, ChannelSpace, DependencyGraph, Dim, GraphLayer, GraphMember, TensorKey, WeightInfo } from './types.ts';
 
 export interface GraphOptions {

@@ -8,14 +8,14 @@
  *
  * so conv + bias runs as one FusedConv2D kernel and the BN pass disappears. Activations and every
  * other layer are kept (same names, same weights); folded convs keep their names. Works on any
- * functional or sequential LayersModel: the structure is read with prune/topology.ts's
+ * functional or sequential LayersModel: the structure is read with model/topology.ts's
  * functionalConfig, edited, rebuilt with rebuildModel, and filled with the (folded) weights.
  *
  * The result is for inference only (training needs the BN statistics): keep the original for
  * training and fold a copy for eval/predict/export. The original model is never modified.
  */
 import * as tf from '@tensorflow/tfjs';
-import { functionalConfig, rebuildModel, type FunctionalConfig, type InboundRef, type LayerConfigEntry } from '../prune/topology.ts';
+import { functionalConfig, rebuildModel, type FunctionalConfig, type InboundRef, type LayerConfigEntry } from '../model/topology.ts';
 
 export interface FoldReport {
   /** conv name -> BN name folded into it. */

@@ -5,8 +5,8 @@
  * LayersModel with the same layer names.
  */
 import * as tf from '@tensorflow/tfjs';
-import '../model/mish.ts'; // registers the custom layers so models that contain them can be rebuilt
-import '../model/darknet-layers.ts';
+import './mish.ts'; // registers the custom layers so models that contain them can be rebuilt
+import './darknet-layers.ts';
 
 /** `[layerName, nodeIndex, tensorIndex, kwargs]` as in tfjs/Keras configs. */
 export type InboundRef = [string, number, number, Record<string, unknown>?];
