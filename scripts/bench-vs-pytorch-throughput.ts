@@ -1,7 +1,7 @@
 /**
  * Throughput of batched inference over many images on 1 vs 2 (or more) cores, three ways:
  *   inproc  one process, tfjs wasm with N XNNPACK threads (src/speed/wasm-threads.ts);
- *   pool    N worker_threads, each a single-threaded wasm backend with a model copy (src/speed/worker-pool.ts).
+ *   pool    N worker_threads, each a single-threaded wasm backend with a model copy (src/predict/worker-pool.ts).
  * Each configuration runs in its own child process (the wasm backend initializes once per process);
  * configurations are interleaved over --rounds rounds and the median over rounds is reported.
  *
@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadConfigFile } from '../src/model/config.ts';
 import { buildYolov4 } from '../src/model/yolov4.ts';
 import { foldBatchNorm } from '../src/speed/fold-bn.ts';
-import { createInferencePool } from '../src/speed/worker-pool.ts';
+import { createInferencePool } from '../src/predict/worker-pool.ts';
 import { args, flag, loadavg, markdownTable, median, startBackend, value } from './bench-vs-pytorch-util.ts';
 
 const configPath = value('config', 'configs/yolov4-small.json');

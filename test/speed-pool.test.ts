@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { Mish } from '../src/model/mish.ts';
-import { createInferencePool } from '../src/speed/worker-pool.ts';
+import { createInferencePool } from '../src/predict/worker-pool.ts';
 
 function tinyModel(): tf.LayersModel {
   const input = tf.input({ shape: [null, null, 3] });

@@ -7,8 +7,8 @@ import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import '../model/mish.ts';
 import { selectBackend, type BackendChoice } from '../backend/select.ts';
-import { enableWasmThreads, wasmThreadsCount } from './wasm-threads.ts';
-import { foldBatchNorm } from './fold-bn.ts';
+import { enableWasmThreads, wasmThreadsCount } from '../speed/wasm-threads.ts';
+import { foldBatchNorm } from '../speed/fold-bn.ts';
 
 export interface InitMessage {
   type: 'init';
