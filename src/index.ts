@@ -1,0 +1,53 @@
+/**
+ * The library API: everything a script needs, importable in one line —
+ *   import { selectBackend, importTorchYolov4, planPruning, applyPlan } from 'yolo4-prune';
+ * (inside this repository `'yolo4-prune'` resolves to this file through package.json "exports").
+ * Each name is re-exported from the module that defines it; deeper helpers stay at their own paths.
+ */
+
+// Backend
+export { selectBackend, describeBackend, BackendError, BACKEND_CHOICES } from './backend/select.ts';
+export type { BackendChoice, BackendResult, SelectOptions } from './backend/select.ts';
+
+// Model and configuration
+export { buildYolov4 } from './model/yolov4.ts';
+export { resolveConfig, loadConfigFile, ConfigError, STANDARD_ANCHORS, STANDARD_ANCHOR_MASK } from './model/config.ts';
+export type { Anchor, Yolov4Config, Yolov4ConfigInput } from './model/config.ts';
+export { summarizeModel, formatSummaryTable } from './model/summary.ts';
+export type { LayerSummary, ModelSummary } from './model/summary.ts';
+
+// Weights and checkpoints
+export { loadWeights, readClassNames } from './io/load-weights.ts';
+export type { LoadedWeights } from './io/load-weights.ts';
+export { saveCheckpoint, loadCheckpoint, readCheckpointMeta, CheckpointError, OutputExistsError } from './io/checkpoint.ts';
+export type { CheckpointMeta, PruneHistoryRecord, SaveCheckpointOptions } from './io/checkpoint.ts';
+export { importTorchYolov4, TorchImportError } from './io/torch-yolov4.ts';
+export type { TorchImportOptions } from './io/torch-yolov4.ts';
+export { importDarknet, exportDarknet, DarknetCfgError, DarknetWeightsError } from './io/darknet/index.ts';
+export type { ImportDarknetOptions, ImportedDarknet, ExportedDarknet } from './io/darknet/index.ts';
+
+// Pruning
+export { planPruning, applyPlan, formatPlan } from './prune/index.ts';
+export type { PlanOptions } from './prune/index.ts';
+
+// Evaluation
+export { evaluateCoco, formatStatsTable, formatPerClassTable, loadGroundTruth, loadDetections, CocoInputError } from './eval/coco.ts';
+export type { CocoDetection, CocoEvalOptions, CocoEvalResult, CocoGroundTruth, CocoStats } from './eval/coco.ts';
+export { evaluateModelOnDataset, EvalImageError } from './eval/evaluate-model.ts';
+export type { EvaluateModelOptions, ModelEvaluation } from './eval/evaluate-model.ts';
+
+// Prediction
+export { predictImages } from './predict/predict-images.ts';
+export type { ImagePrediction, JsonDetection, PredictImagesOptions } from './predict/predict-images.ts';
+export type { Predictor } from './predict/detect.ts';
+
+// Training
+export { trainModel, trainModel as train, ValidationError } from './train/trainer.ts';
+export type { TrainHooks, TrainResult, TrainRun } from './train/trainer.ts';
+
+// Datasets
+export { loadDatasetConfig, openDataset, DatasetError } from './data/index.ts';
+export type { Dataset, DatasetConfig, DatasetItem, Box } from './data/index.ts';
+
+// Errors shared by all commands
+export { UsageError, isUsageError } from './util/usage-error.ts';
