@@ -49,6 +49,18 @@ function topFolder(absPath: string): string | undefined {
   return parts.length > 1 ? parts[0] : undefined; // undefined: a file directly in src/
 }
 
+test('the parser sees every import form (so an empty violation list means something)', () => {
+  const source = [
+    "import * as tf from '@tensorflow/tfjs';",
+    "import type { A,\n  B } from '../a/b.ts';",
+    "export { c } from './c.ts';",
+    "export * from '../d.ts';",
+    "import './side-effect.ts';",
+    "const m = await import('../e/f.ts');",
+  ].join('\n');
+  assert.equal(specifiers(source).sort(), ['../a/b.ts', '../d.ts', '../e/f.ts', './c.ts', './side-effect.ts', '@tensorflow/tfjs'].sort());
+});
+
 test('every folder of src/ has a level', () => {
   const folders = readdirSync(SRC).filter((n) => statSync(join(SRC, n)).isDirectory());
   const unknown = folders.filter((f) => !(f in LEVEL));
