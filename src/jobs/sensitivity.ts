@@ -31,7 +31,7 @@ import { stackLetterboxed } from '../predict/detect.ts';
 import { letterboxImage } from '../predict/letterbox.ts';
 import { writeLinePlotPng, type Series } from '../util/line-plot.ts';
 import { applyPlan } from '../prune/apply.ts';
-import { countFlops, countParams } from '../prune/cost.ts';
+import { countFlops, countParams } from '../model/cost.ts';
 import { buildDependencyGraph } from '../prune/graph.ts';
 import { findGroups } from '../prune/groups.ts';
 import { matchesPattern } from '../prune/match.ts';

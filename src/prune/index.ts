@@ -14,7 +14,7 @@ export { findGroups, type FindGroupsOptions } from './groups.ts';
 export { planPruning, type PlanOptions } from './plan.ts';
 export { formatPlan } from './format.ts';
 export { applyPlan, silenceChannels } from './apply.ts';
-export { countParams, countFlops, type FlopCount, type LayerCost } from './cost.ts';
+export { countParams, countFlops, type FlopCount, type LayerCost } from '../model/cost.ts';
 export { countToRemove, selectLowest } from './select.ts';
 export { matchesPattern } from './match.ts';
 export type {

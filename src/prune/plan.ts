@@ -19,7 +19,7 @@
  * dependencies (like torch_pruning), so countParams(pruned) = paramsBefore - sum of them, exactly.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { countFlops, countParams } from './cost.ts';
+import { countFlops, countParams } from '../model/cost.ts';
 import { buildDependencyGraph } from './graph.ts';
 import { findGroups } from './groups.ts';
 import { scoreGroup, type ScoreContext } from './importance.ts';

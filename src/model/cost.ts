@@ -1,5 +1,6 @@
 /**
- * Model cost: parameter count and FLOPs of any tf.LayersModel.
+ * Model cost, the one place that counts: parameter count and FLOPs of any tf.LayersModel, with one
+ * shape propagation. `info` (model/summary.ts), the pruner's plan costs and the benchmarks are views of it.
  *
  * Parameters: weights that are trainable by nature (BN moving mean/variance excluded, whether or not a
  * layer is frozen at the moment): the number PyTorch reports.
@@ -9,24 +10,66 @@
  * given input size with each layer's own shape inference, so models with open H and W work.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { weightInfos } from './layers.ts';
-import { functionalConfig, outputShapes, type Shape } from '../model/topology.ts';
-import type { WeightAxis } from './types.ts';
+import { functionalConfig, outputShapes, type Shape } from './topology.ts';
+import { shortName } from './weight-name.ts';
 
+/** A weight of a layer by its short name (`kernel`, `moving_mean`...), and whether it is trainable by nature. */
+export interface LayerWeight {
+  name: string;
+  shape: number[];
+  trainable: boolean;
+}
+
+export function layerWeights(layer: tf.layers.Layer): LayerWeight[] {
+  // `_nonTrainableWeights` holds the weights that are never trained (BN moving statistics), while
+  // `trainableWeights` also depends on whether the layer is frozen at the moment.
+  const intrinsic = (layer as unknown as { _nonTrainableWeights?: { name: string }[] })._nonTrainableWeights;
+  const nonTrainable = new Set((intrinsic ?? layer.nonTrainableWeights).map((w) => w.name));
+  return layer.weights.map((w) => ({
+    name: shortName(w.originalName ?? w.name),
+    shape: w.shape.map((d) => d as number),
+    trainable: !nonTrainable.has(w.name),
+  }));
+}
+
+const volume = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+/** Parameters of one layer: trainable ones, and the never-trained ones (BN moving statistics). */
+export function layerParams(layer: tf.layers.Layer): { trainable: number; nonTrainable: number } {
+  let trainable = 0;
+  let nonTrainable = 0;
+  for (const w of layerWeights(layer)) {
+    if (w.trainable) trainable += volume(w.shape);
+    else nonTrainable += volume(w.shape);
+  }
+  return { trainable, nonTrainable };
+}
+
+/** Trainable parameters, the number PyTorch reports; with includeNonTrainable, BN moving statistics too. */
 export function countParams(model: tf.LayersModel, opts: { includeNonTrainable?: boolean } = {}): number {
   let n = 0;
   for (const layer of model.layers) {
-    for (const w of weightInfos(layer)) {
-      if (w.trainable || opts.includeNonTrainable) n += w.shape.reduce((a, b) => a * b, 1);
-    }
+    const p = layerParams(layer);
+    n += p.trainable + (opts.includeNonTrainable ? p.nonTrainable : 0);
   }
   return n;
+}
+
+/** Weights that are never trained (BN moving mean and variance). */
+export function countNonTrainableParams(model: tf.LayersModel): number {
+  return model.layers.reduce((n, layer) => n + layerParams(layer).nonTrainable, 0);
+}
+
+/** A weight of a layer (by its short name) and one of its axes. */
+export interface WeightAxisRef {
+  weight: string;
+  axis: number;
 }
 
 /** Multiply-adds of a layer as a sum of terms, each linear in the sizes of the listed weight axes. */
 export interface MacTerm {
   macs: number;
-  scales: WeightAxis[];
+  scales: WeightAxisRef[];
 }
 
 export interface LayerCost {
@@ -40,7 +83,16 @@ export interface FlopCount {
   inputSize: number[];
   macs: number;
   flops: number;
+  /** The layers that do multiply-adds. */
   layers: LayerCost[];
+  /** Every layer's first input and output shape (first call), batch 1, in model order. */
+  shapes: LayerShapes[];
+}
+
+export interface LayerShapes {
+  name: string;
+  input?: Shape;
+  output: Shape;
 }
 
 /**
@@ -51,6 +103,7 @@ export function countFlops(model: tf.LayersModel, inputSize?: number | number[])
   const cfg = functionalConfig(model);
   const shapes = new Map<string, Shape>();
   const layers: LayerCost[] = [];
+  const layerShapes: LayerShapes[] = [];
   let usedSize: number[] = [];
   const size = (s: Shape, from = 1, to = s.length) => {
     let p = 1;
@@ -79,19 +132,19 @@ export function countFlops(model: tf.LayersModel, inputSize?: number | number[])
         outs = outputShapes(live, entry.className, entry.config, ins);
       }
       outs.forEach((s, t) => shapes.set(`${entry.name}:${nodeIndex}:${t}`, s));
+      if (nodeIndex === 0) layerShapes.push({ name: entry.name, input: ins[0], output: outs[0] });
       if (live) terms.push(...macTerms(entry.className, live, ins, outs, size));
     });
     const macs = terms.reduce((a, t) => a + t.macs, 0);
     if (terms.length > 0) layers.push({ name: entry.name, className: entry.className, macs, terms });
   }
   const macs = layers.reduce((a, l) => a + l.macs, 0);
-  return { inputSize: usedSize, macs, flops: 2 * macs, layers };
+  return { inputSize: usedSize, macs, flops: 2 * macs, layers, shapes: layerShapes };
 }
 
 function macTerms(className: string, layer: tf.layers.Layer, ins: Shape[], outs: Shape[], size: (s: Shape, from?: number, to?: number) => number): MacTerm[] {
-  const weights = weightInfos(layer);
+  const weights = layerWeights(layer);
   const w = (n: string) => weights.find((x) => x.name === n);
-  const volume = (s: number[]) => s.reduce((a, b) => a * b, 1);
   const out = outs[0];
   switch (className) {
     case 'Conv1D':
