@@ -8,6 +8,7 @@ import { checkOutputTarget, saveCheckpoint } from '../io/checkpoint.ts';
 import { countDarknetParams, importDarknet, OPENCV_BN_EPSILON, DARKNET_BN_EPSILON } from '../io/darknet/index.ts';
 import { countNonTrainableParams, countTrainableParams } from '../model/yolov4.ts';
 import { useBackend } from './common.ts';
+import { INPUT_SIZE_ALIAS, withImgSizeAlias } from './img-size-flag.ts';
 
 export interface DarknetImportArgs {
   /** The .cfg file. */
@@ -64,10 +65,11 @@ export const FORCE_FLAG = {
 
 /** Flags shared with `yolo4 import <file.cfg>`. */
 export function darknetImportFlags<T>(y: Argv<T>) {
-  return y
+  return withImgSizeAlias(y)
     .option('weights', { type: 'string', describe: 'darknet .weights file for the .cfg (without it the weights are random)' })
     .option('names', { type: 'string', describe: 'class names, one per line, e.g. coco.names (default: COCO names for 80 classes)' })
-    .option('input-size', { type: 'number', describe: 'input size stored in the checkpoint, a multiple of 32 (default: the cfg\'s width = height)' })
+    .option('img-size', { type: 'number', describe: 'input size stored in the checkpoint, a multiple of 32 (default: the cfg\'s width = height)' })
+    .option('input-size', INPUT_SIZE_ALIAS)
     .option('bn-eps', { type: 'string', default: 'darknet', describe: 'BatchNorm epsilon: darknet (1e-5, as darknet computes), opencv (1e-6, as OpenCV\'s DNN module computes) or a number' });
 }
 
@@ -82,9 +84,9 @@ function builder(y: Argv) {
     .example('$0 import-darknet yolov4-tiny.cfg --weights yolov4-tiny.weights --names coco.names --out checkpoints/tiny', 'a darknet model as a checkpoint');
 }
 
-async function handler(argv: ArgumentsCamelCase<DarknetImportArgs & { backend: string; threads: number }>): Promise<void> {
+async function handler(argv: ArgumentsCamelCase<DarknetImportArgs & { imgSize?: number; backend: string; threads: number }>): Promise<void> {
   await useBackend(argv.backend, argv.threads);
-  console.log(await importDarknetCheckpoint(argv));
+  console.log(await importDarknetCheckpoint({ ...argv, inputSize: argv.imgSize }));
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -6,7 +6,7 @@ import { countTrainableParams } from '../model/yolov4.ts';
 import { useBackend } from './common.ts';
 import { darknetImportFlags, FORCE_FLAG, importDarknetCheckpoint } from './import-darknet.ts';
 
-interface ImportArgs { file: string; out: string; force: boolean; classesFile?: string; inputSize?: number; weights?: string; names?: string; bnEps?: string; backend: string; threads: number }
+interface ImportArgs { file: string; out: string; force: boolean; classesFile?: string; imgSize?: number; weights?: string; names?: string; bnEps?: string; backend: string; threads: number }
 
 const command = 'import <file>';
 const describe = 'Convert PyTorch YOLOv4 weights (.pth) or a darknet model (.cfg + --weights) into a checkpoint';
@@ -26,12 +26,12 @@ async function handler(argv: ArgumentsCamelCase<ImportArgs>): Promise<void> {
   await checkOutputTarget(argv.out, { force: argv.force }); // before the work, not after it
   const namesFile = argv.classesFile ?? argv.names;
   if (argv.file.toLowerCase().endsWith('.cfg')) {
-    console.log(await importDarknetCheckpoint({ cfg: argv.file, weights: argv.weights, names: namesFile, out: argv.out, force: argv.force, inputSize: argv.inputSize, bnEps: argv.bnEps }));
+    console.log(await importDarknetCheckpoint({ cfg: argv.file, weights: argv.weights, names: namesFile, out: argv.out, force: argv.force, inputSize: argv.imgSize, bnEps: argv.bnEps }));
     return;
   }
   if (argv.weights) throw new Error('--weights goes with a darknet .cfg; for PyTorch give the .pth file itself');
   const classNames = namesFile ? await readClassNames(namesFile) : undefined;
-  const { model, config, format, kind } = await importTorchYolov4(argv.file, { classNames, inputSize: argv.inputSize });
+  const { model, config, format, kind } = await importTorchYolov4(argv.file, { classNames, inputSize: argv.imgSize });
   await saveCheckpoint(argv.out, model, config, { source: { kind: 'pytorch', file: argv.file, format, content: kind }, overwrite: argv.force });
   console.log(`imported ${argv.file} (${format} ${kind}): ${countTrainableParams(model).toLocaleString('en-US')} parameters, ${config.numClasses} classes -> ${argv.out}`);
   model.dispose();

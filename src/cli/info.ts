@@ -4,21 +4,23 @@ import { loadConfigFile, resolveConfig, type Yolov4Config } from '../model/confi
 import { buildYolov4 } from '../model/yolov4.ts';
 import { formatSummaryTable, summarizeModel } from '../model/summary.ts';
 import { useBackend } from './common.ts';
+import { INPUT_SIZE_ALIAS, withImgSizeAlias } from './img-size-flag.ts';
 
-interface InfoArgs { weights?: string; config?: string; inputSize?: number; json: boolean; allLayers: boolean; backend: string; threads: number }
+interface InfoArgs { weights?: string; config?: string; imgSize?: number; json: boolean; allLayers: boolean; backend: string; threads: number }
 
 const command = 'info';
 const describe = 'Parameters, FLOPs and a per-layer table of a checkpoint, a .pth file or a config';
 
 function builder(y: Argv) {
-  return y
+  return withImgSizeAlias(y)
     .option('weights', { type: 'string', describe: 'checkpoint directory or PyTorch .pth file' })
     .option('config', { type: 'string', describe: 'model config JSON (used when --weights is not given; default: the standard 80-class YOLOv4)' })
-    .option('input-size', { type: 'number', describe: 'input size for FLOPs and output shapes (default: the model\'s)' })
+    .option('img-size', { type: 'number', describe: 'input size for FLOPs and output shapes (default: the model\'s)' })
+    .option('input-size', INPUT_SIZE_ALIAS)
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON object instead of tables' })
     .option('all-layers', { type: 'boolean', default: false, describe: 'list every layer, not only those with weights' })
     .example('$0 info', 'the standard YOLOv4: 64,363,101 parameters')
-    .example('$0 info --weights checkpoints/pruned --input-size 608 --json', 'machine-readable');
+    .example('$0 info --weights checkpoints/pruned --img-size 608 --json', 'machine-readable');
 }
 
 async function handler(argv: ArgumentsCamelCase<InfoArgs>): Promise<void> {
@@ -34,7 +36,7 @@ async function handler(argv: ArgumentsCamelCase<InfoArgs>): Promise<void> {
     config = argv.config ? loadConfigFile(argv.config) : resolveConfig({});
     model = buildYolov4(config);
   }
-  const inputSize = argv.inputSize ?? config.inputSize; // --input-size is checked in cli/validate-flags.ts
+  const inputSize = argv.imgSize ?? config.inputSize; // --img-size is checked in cli/validate-flags.ts
   const summary = summarizeModel(model, inputSize);
   if (argv.json) {
     console.log(JSON.stringify({

@@ -19,11 +19,12 @@ import type { Yolov4Config } from '../model/config.ts';
 import { useBackend } from './common.ts';
 import { FORCE_FLAG } from './import-darknet.ts';
 import { formatPruneSummary, formatWidthChanges, summaryJson, type VerifyResult } from './prune-summary.ts';
+import { INPUT_SIZE_ALIAS, withImgSizeAlias } from './img-size-flag.ts';
 
 interface PruneArgs {
   weights?: string; config?: string; out?: string; layer?: string; layers?: string[]; all: boolean; amount?: number; amounts?: string;
   strategy: Strategy; importance: Importance; roundTo: number; minChannels: number; exclude?: string[]; groupReduction: string;
-  pruneHeadInputs: boolean; seed: number; inputSize?: number; dryRun: boolean; force: boolean; verify: boolean; json: boolean; backend: string; threads: number;
+  pruneHeadInputs: boolean; seed: number; imgSize?: number; dryRun: boolean; force: boolean; verify: boolean; json: boolean; backend: string; threads: number;
   // --sensitivity
   sensitivity: boolean; data?: string; ratios?: string; limit?: number; proxy: boolean; proxyImages: number; top: number;
   // --iterative
@@ -35,7 +36,7 @@ const command = 'prune';
 const describe = 'Remove the filters with the smallest L1 norm (Li et al. 2017) and every coupled channel';
 
 function builder(y: Argv) {
-  return y
+  return withImgSizeAlias(y)
     .option('weights', { type: 'string', describe: 'checkpoint directory or PyTorch .pth file to prune' })
     .option('config', { type: 'string', describe: 'instead of --weights: a model config JSON, freshly initialised (to see what a plan does to the architecture)' })
     .option('out', { type: 'string', describe: 'checkpoint directory for the pruned model, new or empty (required unless --dry-run); with --sensitivity or --iterative, a new or empty directory for their tables, plots and checkpoints' })
@@ -53,7 +54,8 @@ function builder(y: Argv) {
     .option('group-reduction', { choices: ['root', 'sum', 'mean', 'max'], default: 'root', describe: 'score of a group of convs tied by residual adds: its first conv (root, as in the paper) or a sum/mean/max over all of them' })
     .option('prune-head-inputs', { type: 'boolean', default: false, describe: 'let the heads\' output convs lose input channels (frees yolo_headN.0 for pruning)' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of --importance random' })
-    .option('input-size', { type: 'number', describe: 'input size for the FLOPs report, and of evaluation and fine-tuning with --sensitivity/--iterative (default: the model\'s)' })
+    .option('img-size', { type: 'number', describe: 'input size for the FLOPs report, and of evaluation and fine-tuning with --sensitivity/--iterative (default: the model\'s)' })
+    .option('input-size', INPUT_SIZE_ALIAS)
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and change nothing' })
     .option('verify', { type: 'boolean', default: true, describe: 'check that the pruned model equals the original with the removed channels silenced (small random input)' })
     .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary instead of the plan' })
@@ -142,7 +144,7 @@ async function handler(argv: ArgumentsCamelCase<PruneArgs>): Promise<void> {
   if (!argv.dryRun) await checkOutputTarget(argv.out!, { force: argv.force });
   const loaded = await loadModel(argv);
   const { model, config } = loaded;
-  const inputSize = argv.inputSize ?? config.inputSize;
+  const inputSize = argv.imgSize ?? config.inputSize;
   const amounts = argv.amounts ? await readAmounts(argv.amounts) : undefined;
   const plan = planPruning(model, {
     layer: argv.layer, layers: argv.layers, all: argv.all || (amounts !== undefined && !argv.layer && !argv.layers?.length),
@@ -221,7 +223,7 @@ async function runSensitivity(argv: PruneArgs): Promise<void> {
       dataset: data?.val, groundTruth: data?.gt, ratios: argv.ratios !== undefined ? parseRatios(argv.ratios) : undefined,
       layers, exclude: argv.exclude, strategy: argv.strategy, importance: argv.importance, roundTo: argv.roundTo, minChannels: argv.minChannels,
       groupReduction: argv.groupReduction as never, pruneOutputInputs: argv.pruneHeadInputs, seed: argv.seed,
-      limit: argv.limit, inputSize: argv.inputSize, proxy: argv.proxy, proxyImages: argv.proxyImages,
+      limit: argv.limit, inputSize: argv.imgSize, proxy: argv.proxy, proxyImages: argv.proxyImages,
       onProgress: (done, total, info) => {
         if (!started) {
           bar.start(total, 0, { group: '', ratio: '' });
@@ -268,7 +270,7 @@ async function runIterative(argv: PruneArgs): Promise<void> {
       amount: argv.amount, amounts, all: argv.all || (amounts !== undefined && !argv.layer && !argv.layers?.length), layer: argv.layer, layers: argv.layers,
       exclude: argv.exclude, strategy: argv.strategy, importance: argv.importance, roundTo: argv.roundTo, minChannels: argv.minChannels, groupReduction: argv.groupReduction as never,
       pruneOutputInputs: argv.pruneHeadInputs, seed: argv.seed, steps, finetuneEpochs: argv.finetuneEpochs, maxMapDrop: argv.maxMapDrop, metric: argv.metric,
-      trainSet: data.train, valSet: data.val, valGroundTruth: data.gt, inputSize: argv.inputSize, evalLimit: argv.limit,
+      trainSet: data.train, valSet: data.val, valGroundTruth: data.gt, inputSize: argv.imgSize, evalLimit: argv.limit,
       settings: { batchSize: argv.batch, lr0: argv.lr0, lrMin: argv.lr0, maxBatchesPerEpoch: argv.maxBatches, augment: argv.augment },
       outDir: argv.out!, force: argv.force, pruning: loaded.pruning, from: argv.weights ?? argv.config,
       hooks: {
