@@ -5,11 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Yolov4Config } from '../model/config.ts';
-import { decodeHeads, decodeOptionsFromConfig } from './decode.ts';
-import { inferenceDefaults } from './defaults.ts';
-import { letterboxImage, undoLetterboxBox, type ImageInput } from './letterbox.ts';
+import { decodeHeads } from './decode.ts';
+import { undoLetterboxBox, type ImageInput } from './letterbox.ts';
 import { nmsDecoded } from './nms.ts';
 import type { Predictor } from './detect.ts';
+import { Detector } from './detector.ts';
 
 export interface FpsOptions {
   runs?: number;
@@ -33,29 +33,28 @@ export interface FpsReport {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export async function measureFps(model: Predictor, config: Yolov4Config, image: ImageInput, o: FpsOptions = {}): Promise<FpsReport> {
+/** inputSize, conf and iou apply when a bare model is given; a Detector brings its own. */
+export async function measureFps(model: Predictor | Detector, config: Yolov4Config, image: ImageInput, o: FpsOptions = {}): Promise<FpsReport> {
   const runs = o.runs ?? 100;
   const warmup = o.warmup ?? 3;
-  const size = o.inputSize ?? config.inputSize;
-  const d = inferenceDefaults(config);
-  const decodeOpts = decodeOptionsFromConfig(config, size, d.scaleXY);
-  const nmsOpts = { confThreshold: o.conf ?? 0.25, iouThreshold: o.iou ?? 0.45, multiLabel: d.multiLabel };
+  const detector = model instanceof Detector ? model : Detector.wrap(model, config, { inputSize: o.inputSize, conf: o.conf, iou: o.iou });
+  const size = detector.inputSize;
   const pre: number[] = [];
   const inf: number[] = [];
   const post: number[] = [];
   let detections = 0;
   for (let i = 0; i < warmup + runs; i++) {
     const t0 = performance.now();
-    const lb = await letterboxImage(image, size, { mode: d.mode, resampler: d.resampler });
+    const lb = await detector.prepare(image);
     const x = tf.tensor4d(lb.tensorData, [1, size, size, 3]);
     const t1 = performance.now();
-    const outs = ([] as tf.Tensor[]).concat(model.predict(x));
+    const outs = ([] as tf.Tensor[]).concat(detector.model.predict(x));
     await Promise.all(outs.map((t) => t.data()));
     const t2 = performance.now();
-    const decoded = tf.tidy(() => decodeHeads(outs, decodeOpts));
+    const decoded = tf.tidy(() => decodeHeads(outs, detector.decodeOptions));
     const data = (await decoded.data()) as Float32Array;
     const [, rows, cols] = decoded.shape;
-    const dets = nmsDecoded(data, rows, cols - 5, nmsOpts);
+    const dets = nmsDecoded(data, rows, cols - 5, detector.nmsOptions);
     for (const det of dets) det.box = undoLetterboxBox(det.box, lb.info);
     const t3 = performance.now();
     tf.dispose([x, ...outs, decoded]);

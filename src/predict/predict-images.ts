@@ -5,38 +5,24 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import fg from 'fast-glob';
 import type { Yolov4Config } from '../model/config.ts';
-import { decodeOptionsFromConfig } from './decode.ts';
-import { detectBatch, type Predictor } from './detect.ts';
+import type { Predictor } from './detect.ts';
+import { Detector, type DetectorConfig, type DetectorOptions } from './detector.ts';
 import { drawDetections, type DrawOptions } from './draw.ts';
-import { letterboxImage, type LetterboxResult, type ResizeMode } from './letterbox.ts';
-import type { Detection, NmsOptions } from './nms.ts';
+import type { LetterboxResult } from './letterbox.ts';
+import type { Detection } from './nms.ts';
 
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'bmp', 'webp', 'tif', 'tiff', 'gif', 'avif', 'heic'];
 
-export interface PredictImagesOptions {
-  /** Score threshold (default 0.25). */
-  conf?: number;
-  /** NMS IoU threshold (default 0.45). */
-  iou?: number;
-  maxDetections?: number;
-  classAgnostic?: boolean;
-  multiLabel?: boolean;
+/** The detector options (conf, iou, mode...) apply when a bare model is given; a Detector brings its own. */
+export interface PredictImagesOptions extends DetectorOptions {
   /** Write `predictions.json` in outDir (default true). */
   saveJson?: boolean;
   /** Write annotated images (default true). */
   saveImages?: boolean;
   /** Class names (default: the config's). */
   classNames?: string[];
-  /** 'letterbox' (default) or 'resize'. */
-  mode?: ResizeMode;
-  /** 'pillow' (default, bit-exact with the reference) or 'sharp' (faster on big images). */
-  resampler?: 'pillow' | 'sharp' | 'opencv';
   /** Images per forward pass (default 1). */
   batch?: number;
-  /** Network input size, a multiple of 32 (default: the config's). */
-  inputSize?: number;
-  /** darknet scale_x_y per head (default 1). */
-  scaleXY?: number[];
   /** 'throw' (default) stops at the first unreadable image; 'skip' reports it via onError and goes on. */
   onBadImage?: 'throw' | 'skip';
   onError?: (file: string, error: Error) => void;
@@ -137,8 +123,8 @@ export function toJsonDetections(dets: Detection[], classNames: string[]): JsonD
  * Returns the predictions in input order.
  */
 export async function predictImages(
-  model: Predictor,
-  config: Pick<Yolov4Config, 'anchors' | 'anchorMask' | 'numClasses' | 'inputSize' | 'classNames'>,
+  model: Predictor | Detector,
+  config: DetectorConfig & Pick<Yolov4Config, 'classNames'>,
   sources: string[],
   outDir: string,
   opts: PredictImagesOptions = {},
@@ -146,17 +132,8 @@ export async function predictImages(
   const files = await expandImageSources(sources);
   const names = outputNames(files);
   const classNames = opts.classNames ?? config.classNames;
-  const size = opts.inputSize ?? config.inputSize;
-  if (!Number.isInteger(size) || size <= 0 || size % 32 !== 0) throw new Error(`input size must be a positive multiple of 32, got ${size}`);
+  const detector = model instanceof Detector ? model : Detector.wrap(model, config, opts);
   const batch = Math.max(1, Math.floor(opts.batch ?? 1));
-  const decodeOpts = decodeOptionsFromConfig(config, size, opts.scaleXY);
-  const nmsOpts: NmsOptions = {
-    confThreshold: opts.conf ?? 0.25,
-    iouThreshold: opts.iou ?? 0.45,
-    maxDetections: opts.maxDetections,
-    classAgnostic: opts.classAgnostic,
-    multiLabel: opts.multiLabel,
-  };
   const saveImages = opts.saveImages ?? true;
   const saveJson = opts.saveJson ?? true;
   if (saveImages || saveJson) await mkdir(outDir, { recursive: true });
@@ -168,7 +145,7 @@ export async function predictImages(
   // Letterboxing runs in sharp's thread pool: the next batch is prepared while the model runs.
   const load = (start: number) => Promise.all(files.slice(start, start + batch).map(async (f) => {
     try {
-      return await letterboxImage(f, size, { mode: opts.mode ?? 'letterbox', resampler: opts.resampler });
+      return await detector.prepare(f);
     } catch (e) {
       if (opts.onBadImage === 'skip') {
         opts.onError?.(f, e as Error);
@@ -186,7 +163,7 @@ export async function predictImages(
     next = start + batch < files.length ? load(start + batch) : null;
     next?.catch(() => undefined);
     const ok = loaded.map((r, i) => ({ r, i: start + i })).filter((x): x is { r: LetterboxResult; i: number } => x.r !== null);
-    const dets = ok.length ? await detectBatch(model, ok.map((x) => x.r), decodeOpts, nmsOpts) : [];
+    const dets = ok.length ? await detector.detectPrepared(ok.map((x) => x.r)) : [];
     ok.forEach(({ r, i }, k) => {
       const output = saveImages ? join(outDir, names[i]) : undefined;
       results[i] = {

@@ -9,12 +9,12 @@ import { mkdir, realpath } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Yolov4Config } from '../model/config.ts';
-import { decodeOptionsFromConfig } from './decode.ts';
-import { detectBatch, type Predictor } from './detect.ts';
+import type { Predictor } from './detect.ts';
+import { Detector, type DetectorConfig, type DetectorOptions } from './detector.ts';
 import { renderDetections, type DrawOptions } from './draw.ts';
 import { collect, findFfmpeg, probeVideo, type VideoInfo } from './ffmpeg.ts';
-import { letterboxImage, type LetterboxResult, type RawImage, type ResizeMode } from './letterbox.ts';
-import type { Detection, NmsOptions } from './nms.ts';
+import type { LetterboxResult, RawImage } from './letterbox.ts';
+import type { Detection } from './nms.ts';
 import { VideoJsonWriter } from './video-json.ts';
 import { UsageError } from '../util/usage-error.ts';
 
@@ -29,17 +29,9 @@ export interface VideoProgress {
   elapsedSeconds: number;
 }
 
-export interface PredictVideoOptions {
-  conf?: number;
-  iou?: number;
-  maxDetections?: number;
-  classAgnostic?: boolean;
-  multiLabel?: boolean;
+/** The detector options (conf, iou, mode...) apply when a bare model is given; a Detector brings its own. */
+export interface PredictVideoOptions extends DetectorOptions {
   classNames?: string[];
-  mode?: ResizeMode;
-  resampler?: 'pillow' | 'sharp' | 'opencv';
-  inputSize?: number;
-  scaleXY?: number[];
   /** Frames per forward pass (default 1). */
   batch?: number;
   /** Stop after this many frames. */
@@ -152,8 +144,8 @@ function encoderArgs(out: string, info: VideoInfo, input: string, opts: PredictV
  * The output format follows the extension (.mp4/.mkv/.mov: H.264; .webm: VP9; .gif).
  */
 export async function predictVideo(
-  model: Predictor,
-  config: Pick<Yolov4Config, 'anchors' | 'anchorMask' | 'numClasses' | 'inputSize' | 'classNames'>,
+  model: Predictor | Detector,
+  config: DetectorConfig & Pick<Yolov4Config, 'classNames'>,
   input: string,
   output: string,
   opts: PredictVideoOptions = {},
@@ -162,16 +154,7 @@ export async function predictVideo(
   await refuseOverwritingInput(input, jsonFile ? [output, jsonFile] : [output]);
   const ffmpeg = await findFfmpeg(opts.ffmpegPath);
   const info = await probeVideo(input, ffmpeg);
-  const size = opts.inputSize ?? config.inputSize;
-  if (!Number.isInteger(size) || size <= 0 || size % 32 !== 0) throw new Error(`input size must be a positive multiple of 32, got ${size}`);
-  const decodeOpts = decodeOptionsFromConfig(config, size, opts.scaleXY);
-  const nmsOpts: NmsOptions = {
-    confThreshold: opts.conf ?? 0.25,
-    iouThreshold: opts.iou ?? 0.45,
-    maxDetections: opts.maxDetections,
-    classAgnostic: opts.classAgnostic,
-    multiLabel: opts.multiLabel,
-  };
+  const detector = model instanceof Detector ? model : Detector.wrap(model, config, opts);
   const classNames = opts.classNames ?? config.classNames;
   const batch = Math.max(1, Math.floor(opts.batch ?? 1));
   const { width, height } = info;
@@ -196,8 +179,8 @@ export async function predictVideo(
   let detections = 0;
   const flush = async (raws: Buffer[]) => {
     const images: RawImage[] = raws.map((data) => ({ data, width, height, channels: 3 }));
-    const lbs: LetterboxResult[] = await Promise.all(images.map((im) => letterboxImage(im, size, { mode: opts.mode, resampler: opts.resampler })));
-    const dets = await detectBatch(model, lbs, decodeOpts, nmsOpts);
+    const lbs: LetterboxResult[] = await Promise.all(images.map((im) => detector.prepare(im)));
+    const dets = await detector.detectPrepared(lbs);
     for (let i = 0; i < images.length; i++) {
       opts.onFrame?.(frames, dets[i]);
       await json?.addFrame(frames, dets[i]);

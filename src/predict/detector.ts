@@ -1,0 +1,112 @@
+/**
+ * A loaded model ready to detect: the one place where a checkpoint's inference defaults (resize mode,
+ * resampler, multi-label, scale_x_y) and the decode + NMS options are put together, so prediction,
+ * video, the FPS benchmark and evaluation cannot disagree (a darknet model is never letterboxed by mistake).
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { Yolov4Config } from '../model/config.ts';
+import { loadWeights } from '../io/load-weights.ts';
+import { foldBatchNorm } from '../speed/fold-bn.ts';
+import { decodeOptionsFromConfig, type DecodeOptions } from './decode.ts';
+import { inferenceDefaults } from './defaults.ts';
+import { detectBatch, type Predictor } from './detect.ts';
+import { letterboxImage, type ImageInput, type LetterboxOptions, type LetterboxResult, type ResizeMode } from './letterbox.ts';
+import type { Detection, NmsOptions } from './nms.ts';
+
+export interface DetectorOptions {
+  /** Score threshold (default 0.25). */
+  conf?: number;
+  /** NMS IoU threshold (default 0.45). */
+  iou?: number;
+  maxDetections?: number;
+  classAgnostic?: boolean;
+  /** Default: the checkpoint's (darknet yes, YOLOv4 no). */
+  multiLabel?: boolean;
+  /** Default: the checkpoint's ('letterbox' for YOLOv4, 'resize' for darknet). */
+  mode?: ResizeMode;
+  /** Default: the checkpoint's ('pillow' for YOLOv4, 'opencv' for darknet). */
+  resampler?: 'pillow' | 'sharp' | 'opencv';
+  /** Network input size, a multiple of 32 (default: the config's). */
+  inputSize?: number;
+  /** darknet scale_x_y per head (default: the checkpoint's). */
+  scaleXY?: number[];
+}
+
+/** What a detector needs of a config; architecture/resizeMode/scaleXY pick the inference defaults. */
+export type DetectorConfig = Pick<Yolov4Config, 'anchors' | 'anchorMask' | 'numClasses' | 'inputSize'>
+  & Partial<Pick<Yolov4Config, 'architecture' | 'resizeMode' | 'scaleXY'>>;
+
+export class InputSizeError extends Error {
+  override name = 'InputSizeError';
+}
+
+export class Detector<C extends DetectorConfig = DetectorConfig> {
+  readonly inputSize: number;
+  readonly decodeOptions: DecodeOptions;
+  readonly nmsOptions: NmsOptions;
+  readonly letterboxOptions: LetterboxOptions;
+
+  private constructor(
+    readonly model: Predictor,
+    readonly config: C,
+    options: DetectorOptions,
+    /** Models this detector created and so disposes. */
+    private readonly owned: tf.LayersModel[],
+  ) {
+    const size = options.inputSize ?? config.inputSize;
+    if (!Number.isInteger(size) || size <= 0 || size % 32 !== 0) throw new InputSizeError(`input size must be a positive multiple of 32, got ${size}`);
+    const d = inferenceDefaults(config);
+    this.inputSize = size;
+    this.decodeOptions = decodeOptionsFromConfig(config, size, options.scaleXY ?? d.scaleXY);
+    this.nmsOptions = {
+      confThreshold: options.conf ?? 0.25,
+      iouThreshold: options.iou ?? 0.45,
+      maxDetections: options.maxDetections,
+      classAgnostic: options.classAgnostic,
+      multiLabel: options.multiLabel ?? d.multiLabel,
+    };
+    this.letterboxOptions = { mode: options.mode ?? d.mode, resampler: options.resampler ?? d.resampler };
+  }
+
+  /**
+   * Loads a checkpoint (path) or takes a built model, and detects on a copy with BatchNorm folded into the
+   * convs (same outputs within 1e-4 relative). A model passed in stays the caller's; the folded copy is ours.
+   */
+  static async load(weights: string | { model: tf.LayersModel; config: Yolov4Config }, options: DetectorOptions = {}): Promise<Detector<Yolov4Config>> {
+    const loaded = typeof weights === 'string' ? await loadWeights(weights) : weights;
+    const folded = foldBatchNorm(loaded.model);
+    if (typeof weights === 'string') loaded.model.dispose();
+    try {
+      return new Detector(folded, loaded.config, options, [folded]);
+    } catch (e) {
+      folded.dispose();
+      throw e;
+    }
+  }
+
+  /** Detects with a model as it is (no folding); the model stays the caller's. */
+  static wrap<C extends DetectorConfig>(model: Predictor, config: C, options: DetectorOptions = {}): Detector<C> {
+    return new Detector(model, config, options, []);
+  }
+
+  /** Decodes and resizes one image the way this model expects. */
+  prepare(image: ImageInput): Promise<LetterboxResult> {
+    return letterboxImage(image, this.inputSize, this.letterboxOptions);
+  }
+
+  /** Detections of prepared images, boxes in original-image pixels, best score first. */
+  detectPrepared(images: LetterboxResult[]): Promise<Detection[][]> {
+    return detectBatch(this.model, images, this.decodeOptions, this.nmsOptions);
+  }
+
+  /** Detections of each image (paths, buffers or raw pixels) in one forward pass. */
+  async detect(images: ImageInput | ImageInput[]): Promise<Detection[][]> {
+    const list = Array.isArray(images) ? images : [images];
+    if (list.length === 0) return [];
+    return this.detectPrepared(await Promise.all(list.map((im) => this.prepare(im))));
+  }
+
+  dispose(): void {
+    for (const m of this.owned.splice(0)) m.dispose();
+  }
+}
