@@ -24,13 +24,28 @@ export { CHECKPOINT_FORMAT } from './checkpoint-files.ts';
 export { recoverCheckpoint } from './checkpoint-recovery.ts';
 export const CHECKPOINT_VERSION = 1;
 
+/**
+ * One conv's removed channels, as prune/apply.ts records them and meta.json keeps them: the only
+ * pruning history type (issue 12). It lives here, below prune/, because checkpoints store it; the
+ * optional fields may be absent in files written by older versions.
+ */
 export interface PruneHistoryRecord {
+  /** Layer name of the conv. */
   layer: string;
+  /** 'out' (filters) or 'in' (input channels): prune/types.ts Dim. */
   dim: string;
+  /** Removed channel indices. */
   indices: number[];
+  /** Where the indices start in the conv's input (a concat member). */
+  offset?: number;
+  /** Id of the prune group this entry belongs to. */
+  group?: string;
+  /** prune/types.ts Strategy. */
   strategy?: string;
   amount?: number;
+  /** prune/types.ts Importance. */
   importance?: string;
+  /** ISO 8601. */
   date?: string;
 }
 

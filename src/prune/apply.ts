@@ -12,7 +12,8 @@ import * as tf from '@tensorflow/tfjs';
 import { shortName } from '../model/weight-name.ts';
 import { widthKey } from './layers.ts';
 import { functionalConfig, rebuildModel } from '../model/topology.ts';
-import type { PruneHistoryEntry, PrunePlan } from './types.ts';
+import type { PruneHistoryRecord } from '../io/checkpoint.ts';
+import type { PrunePlan } from './types.ts';
 
 /** Removed indices per layer -> weight -> axis. */
 type Cuts = Map<string, Map<string, Map<number, Set<number>>>>;
@@ -65,7 +66,7 @@ function copyWeights(from: tf.LayersModel, to: tf.LayersModel, transform: (layer
   }
 }
 
-export function applyPlan(model: tf.LayersModel, plan: PrunePlan): { model: tf.LayersModel; history: PruneHistoryEntry[] } {
+export function applyPlan(model: tf.LayersModel, plan: PrunePlan): { model: tf.LayersModel; history: PruneHistoryRecord[] } {
   checkPlanMatches(model, plan);
   const cuts = collectCuts(plan);
   const cfg = functionalConfig(model);
@@ -94,7 +95,7 @@ export function applyPlan(model: tf.LayersModel, plan: PrunePlan): { model: tf.L
     return tf.tensor(v.dataSync(), v.shape, v.dtype);
   });
   const date = new Date().toISOString();
-  const history: PruneHistoryEntry[] = plan.groups.flatMap((g) => g.deps.map((d) => ({
+  const history: PruneHistoryRecord[] = plan.groups.flatMap((g) => g.deps.map((d) => ({
     layer: d.layer, dim: d.dim, indices: [...d.indices], offset: d.offset, group: g.id,
     strategy: plan.strategy, amount: g.amount, importance: plan.importance, date,
   })));

@@ -19,6 +19,6 @@ export { countToRemove, selectLowest } from './select.ts';
 export { matchesPattern } from './match.ts';
 export type {
   DependencyGraph, Dim, GroupMember, GroupReduction, Importance, PlannedDependency, PlannedGroup,
-  PruneGroup, PruneHistoryEntry, PrunePlan, Strategy,
+  PruneGroup, PrunePlan, Strategy,
 } from './types.ts';
 export { checkExactness, type ExactnessReport } from './verify.ts';

@@ -196,15 +196,3 @@ export interface PrunePlan {
   /** Multiply-adds x 2 of conv/dense layers, at `inputSize`, when planPruning was given one. */
   flops?: { inputSize: number[]; before: number; after: number };
 }
-
-export interface PruneHistoryEntry {
-  layer: string;
-  dim: Dim;
-  indices: number[];
-  offset: number;
-  group: string;
-  strategy: Strategy;
-  amount: number;
-  importance: Importance;
-  date: string;
-}
