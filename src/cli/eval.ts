@@ -4,10 +4,9 @@ import cliProgress from 'cli-progress';
 import { loadDatasetConfig, openDataset } from '../data/dataset-config.ts';
 import { evaluateCoco, formatPerClassTable, formatStatsTable, loadDetections, loadGroundTruth, vocMap50 } from '../eval/coco.ts';
 import type { CocoDetection, CocoEvalResult, CocoGroundTruth } from '../eval/coco-types.ts';
-import { evaluateModelOnDataset } from '../eval/evaluate-model.ts';
+import { evalDetectorOptions, evaluateModelOnDataset } from '../eval/evaluate-model.ts';
 import { writePrCurvePng } from '../eval/plot-pr.ts';
-import { loadWeights } from '../io/load-weights.ts';
-import { foldBatchNorm } from '../speed/fold-bn.ts';
+import { Detector } from '../predict/detector.ts';
 import { useBackend } from './common.ts';
 
 interface EvalArgs {
@@ -62,11 +61,10 @@ async function handler(argv: ArgumentsCamelCase<EvalArgs>): Promise<void> {
     result = evaluateCoco(gt, dets);
   } else {
     await useBackend(argv.backend, argv.threads);
-    const loaded = await loadWeights(argv.weights!);
-    const { config } = loaded;
-    // Inference runs on a copy with BatchNorm folded into the convs (same outputs within 1e-4 relative).
-    const model = foldBatchNorm(loaded.model);
-    loaded.model.dispose();
+    const detector = await Detector.load(argv.weights!, evalDetectorOptions({
+      inputSize: argv.imgSize, conf: argv.conf, iou: argv.iou, maxDetections: argv.maxDet, multiLabel: argv.multiLabel, resizeMode: argv.resize ? 'resize' : undefined,
+    }));
+    const { config } = detector;
     const dataConfig = await loadDatasetConfig(argv.data!);
     // Notes (class matching, skipped images) wait until the progress bar is gone; stderr keeps --json clean.
     const notes: string[] = [];
@@ -77,14 +75,12 @@ async function handler(argv: ArgumentsCamelCase<EvalArgs>): Promise<void> {
     const total = Math.min(argv.limit ?? Infinity, dataset.items.length);
     bar.start(total, 0, { speed: '-' });
     const t0 = performance.now();
-    const ev = await evaluateModelOnDataset(model, config, dataset, {
-      inputSize: argv.imgSize, conf: argv.conf, iou: argv.iou, batchSize: argv.batch, maxDetections: argv.maxDet,
-      multiLabel: argv.multiLabel, groundTruth, limit: argv.limit, resizeMode: argv.resize ? 'resize' : undefined,
-      skipBad: argv.skipBad, warn: (m) => notes.push(m),
+    const ev = await evaluateModelOnDataset(detector, config, dataset, {
+      batchSize: argv.batch, groundTruth, limit: argv.limit, skipBad: argv.skipBad, warn: (m) => notes.push(m),
       onProgress: (done) => bar.update(done, { speed: (done / ((performance.now() - t0) / 1000)).toFixed(2) }),
     });
     bar.stop();
-    model.dispose();
+    detector.dispose();
     for (const note of notes) console.warn(note);
     ({ result, groundTruth: gt, detections: dets } = ev);
     extra = `${ev.images} images in ${ev.seconds.toFixed(1)} s (${(ev.images / ev.seconds).toFixed(2)} img/s), ${dets.length} detections${ev.skipped ? `, ${ev.skipped} unreadable images skipped` : ''}`;

@@ -5,10 +5,9 @@
  */
 import type { Yolov4Config } from '../model/config.ts';
 import type { Dataset } from '../data/types.ts';
-import { detectBatch, type Predictor } from '../predict/detect.ts';
-import { decodeOptionsFromConfig } from '../predict/decode.ts';
-import { letterboxImage, type ResizeMode } from '../predict/letterbox.ts';
-import { inferenceDefaults } from '../predict/defaults.ts';
+import type { Predictor } from '../predict/detect.ts';
+import { Detector, type DetectorOptions } from '../predict/detector.ts';
+import type { ResizeMode } from '../predict/letterbox.ts';
 import type { Detection } from '../predict/nms.ts';
 import { ClassMappingError, describeClassMapping, mapClassesByName } from '../data/class-map.ts';
 import { evaluateCoco } from './coco.ts';
@@ -137,22 +136,28 @@ export function toCocoDetections(dets: Detection[], imageId: number, categoryOf:
   }));
 }
 
+/** Detector options with the mAP defaults: keep nearly every box (conf 0.001), the reference's COCO NMS (IoU 0.65, 100 per image). */
+export function evalDetectorOptions(opts: Pick<EvaluateModelOptions, 'inputSize' | 'conf' | 'iou' | 'maxDetections' | 'multiLabel' | 'resizeMode'>): DetectorOptions {
+  return {
+    inputSize: opts.inputSize, conf: opts.conf ?? 0.001, iou: opts.iou ?? 0.65, maxDetections: opts.maxDetections ?? 100,
+    multiLabel: opts.multiLabel, mode: opts.resizeMode,
+  };
+}
+
 /** The parts of a model config the evaluation reads. */
 export type EvalModelConfig = Pick<Yolov4Config, 'anchors' | 'anchorMask' | 'numClasses' | 'inputSize' | 'classNames' | 'architecture' | 'resizeMode' | 'scaleXY'>;
 
+/** The threshold options (inputSize, conf, iou, maxDetections, multiLabel, resizeMode) apply when a bare model is given; a Detector brings its own. */
 export async function evaluateModelOnDataset(
-  model: Predictor,
+  model: Predictor | Detector,
   config: EvalModelConfig,
   dataset: Dataset,
   opts: EvaluateModelOptions = {},
 ): Promise<ModelEvaluation> {
   const t0 = performance.now();
-  const inputSize = opts.inputSize ?? config.inputSize;
+  const detector = model instanceof Detector ? model : Detector.wrap(model, config, evalDetectorOptions(opts));
   const batchSize = opts.batchSize ?? 4;
   const count = Math.min(opts.limit ?? Infinity, dataset.items.length);
-  const d = inferenceDefaults(config);
-  const decodeOpts = decodeOptionsFromConfig(config, inputSize, d.scaleXY);
-  const nmsOpts = { confThreshold: opts.conf ?? 0.001, iouThreshold: opts.iou ?? 0.65, maxDetections: opts.maxDetections ?? 100, multiLabel: opts.multiLabel ?? d.multiLabel };
   const detections: CocoDetection[] = [];
   const warn = opts.warn ?? ((m: string) => console.warn(m));
   const modelToDataset = matchClasses(config.classNames, dataset.classNames, warn);
@@ -164,7 +169,7 @@ export async function evaluateModelOnDataset(
   const loadOne = async (i: number) => {
     const file = dataset.items[i].file;
     try {
-      return await letterboxImage(file, inputSize, { mode: opts.resizeMode ?? d.mode, resampler: d.resampler });
+      return await detector.prepare(file);
     } catch (e) {
       const err = new EvalImageError(file, e);
       if (!opts.skipBad) throw err;
@@ -186,7 +191,7 @@ export async function evaluateModelOnDataset(
     pending = start + batchSize < count ? load(start + batchSize) : undefined;
     pending?.catch(() => undefined);
     if (batch.length) {
-      const perImage = await detectBatch(model, batch.map((b) => b.image), decodeOpts, nmsOpts);
+      const perImage = await detector.detectPrepared(batch.map((b) => b.image));
       perImage.forEach((dets, j) => detections.push(...toCocoDetections(dets.filter(known), imageIdOf(dataset, batch[j].index), categoryOf)));
     }
     opts.onProgress?.(Math.min(start + batchSize, count), count);
