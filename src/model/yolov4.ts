@@ -108,11 +108,5 @@ export function convWidthsOf(model: tf.LayersModel): Record<string, number> {
   return widths;
 }
 
-/** Trainable parameter count, the number PyTorch reports (BN running statistics excluded). */
-export function countTrainableParams(model: tf.LayersModel): number {
-  return model.trainableWeights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
-}
-
-export function countNonTrainableParams(model: tf.LayersModel): number {
-  return model.nonTrainableWeights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
-}
+// Counting lives in model/cost.ts; the old name stays because eight files (CLI, scripts, tests) call it.
+export { countParams as countTrainableParams, countNonTrainableParams } from './cost.ts';
