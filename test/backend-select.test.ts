@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError, describeBackend, selectBackend } from '../src/backend/select.ts';
+import { testIf } from './_needs.ts';
 
 const startBackend = tf.getBackend();
 const require = createRequire(import.meta.url);
@@ -17,6 +18,9 @@ function installed(pkg: string): boolean {
 }
 const nativeAbsent = !installed('@tensorflow/tfjs-node-gpu') && !installed('@tensorflow/tfjs-node');
 const realImport = (s: string) => import(s);
+/** The tests below that assume no native package: with one installed they are reported as skipped. */
+const withoutNative = (name: string, fn: () => Promise<void>) =>
+  testIf(nativeAbsent, name, fn, 'tfjs-node or tfjs-node-gpu is installed (the test assumes neither is)');
 
 test('an unknown backend name is a BackendError listing the valid ones', async () => {
   const err = await selectBackend('gpu' as never).then(() => null, (e: unknown) => e);
@@ -37,8 +41,7 @@ test('YOLO4_BACKEND is the default choice, and a bad value names the variable', 
   }
 });
 
-test("'tensorflow' without tfjs-node is a BackendError that says how to install it", async () => {
-  if (!nativeAbsent) return; // on a machine with tfjs-node this choice succeeds
+withoutNative("'tensorflow' without tfjs-node is a BackendError that says how to install it", async () => {
   const err = await selectBackend('tensorflow', { quiet: true }).then(() => null, (e: unknown) => e);
   assert.instance(err, BackendError);
   const msg = (err as Error).message;
@@ -47,8 +50,7 @@ test("'tensorflow' without tfjs-node is a BackendError that says how to install 
   assert.is(tf.getBackend(), startBackend, 'a failed choice leaves the backend alone');
 });
 
-test("'auto' picks wasm here, reports both native packages as skipped, and logs one line once", async () => {
-  if (!nativeAbsent) return;
+withoutNative("'auto' picks wasm here, reports both native packages as skipped, and logs one line once", async () => {
   const lines: string[] = [];
   const log = (l: string) => lines.push(l);
   const r = await selectBackend('auto', { log });
@@ -84,8 +86,7 @@ test('a native package that fails to load is reported with its error, and auto f
   }
 });
 
-test("a loaded native package selects 'tensorflow' and reports whether it found a GPU", async () => {
-  if (!nativeAbsent) return; // a real 'tensorflow' backend must not be replaced by the stand-in
+withoutNative("a loaded native package selects 'tensorflow' and reports whether it found a GPU", async () => {
   // Stand-in for tfjs-node-gpu: registering the 'tensorflow' backend is what the real one does.
   class FakeNative extends tf.KernelBackend {
     isUsingGpuDevice = true;

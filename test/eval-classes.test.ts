@@ -14,6 +14,7 @@ import { evaluateModelOnDataset, type EvalModelConfig } from '../src/eval/evalua
 import { importDarknet } from '../src/io/darknet/index.ts';
 import { DEMO_DATA, DEMO_MODEL } from '../src/jobs/demo.ts';
 import type { Predictor } from '../src/predict/detect.ts';
+import { testIf } from './_needs.ts';
 
 // A fake network with a known output: on every 64x64 image it finds exactly one box, [20, 40, 36, 48]
 // (head 2, cell y=5 x=3, anchor [8, 8], tw = ln 2), of class 2 ("bird") with score ~1. So a dataset whose
@@ -168,10 +169,8 @@ async function rewrittenVal(dir: string, keep: (name: string) => boolean, newId:
   return { dataset: await openDataset(config, 'val'), groundTruth: await loadGroundTruth(annotations) };
 }
 
-if (!haveRealModel) {
-  console.log(`skipped: eval class matching on the real model (${DEMO_MODEL.weights} or ${DEMO_DATA} is absent)`);
-} else {
-  test('real model: a dataset with the classes in another order gives the same AP; a subset gives its classes\' AP and says what is missing', async () => {
+{ // needs the demo model and data (downloaded): without them reported as skipped
+  testIf(haveRealModel, 'real model: a dataset with the classes in another order gives the same AP; a subset gives its classes\' AP and says what is missing', async () => {
     const { model, config } = await importDarknet(DEMO_MODEL.cfg, DEMO_MODEL.weights, { namesFile: DEMO_MODEL.names });
     try {
       const opts = { inputSize: 320, batchSize: 6 };
@@ -210,7 +209,7 @@ if (!haveRealModel) {
     } finally {
       model.dispose();
     }
-  });
+  }, `${DEMO_MODEL.weights} or ${DEMO_DATA} is absent`);
 }
 
 test.run();

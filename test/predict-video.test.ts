@@ -11,15 +11,14 @@ import { classColor } from '../src/predict/draw.ts';
 import type { Detection } from '../src/predict/nms.ts';
 import sharp from 'sharp';
 import { predictImages } from '../src/predict/predict-images.ts';
+import { testIf } from './_needs.ts';
 import { FfmpegNotFoundError, findFfmpeg, predictVideo, probeVideo, type VideoProgress } from '../src/predict/video.ts';
 
 // Needs ffmpeg (the npm package @ffmpeg-installer/ffmpeg, $FFMPEG_PATH or PATH): without it the tests that
-// need it are not registered and a "skipped:" line says so (uvu has no skip of its own).
+// need it are reported as skipped, by name; under CI=true (CI always has the npm package) they fail.
 const ffmpeg = await findFfmpeg().catch(() => null);
-const withFfmpeg = (name: string, fn: () => Promise<void>) => {
-  if (ffmpeg) test(name, fn);
-  else console.log(`skipped: ${name} (no ffmpeg; install @ffmpeg-installer/ffmpeg or put ffmpeg on PATH)`);
-};
+const withFfmpeg = (name: string, fn: () => Promise<void>) =>
+  testIf(Boolean(ffmpeg), name, fn, 'no ffmpeg (install @ffmpeg-installer/ffmpeg or put ffmpeg on PATH)', { requiredInCi: true });
 
 // Fake network (see predict.test.ts): 3 classes, anchors [8,8]... on a 64 input; one "bird" (class 2) at the
 // stride-8 cell gy=5 gx=3 with anchor 0 and tw = ln 2: input box [20, 40, 36, 48].
