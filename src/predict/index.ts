@@ -1,9 +1,10 @@
-/** Prediction: letterbox, decode, NMS, batch detection, drawing, image and video prediction. */
+/** Prediction: letterbox, decode, NMS, batch detection, the Detector, drawing, image and video prediction. */
 export * from './letterbox.ts';
 export * from './resample.ts';
 export * from './decode.ts';
 export * from './nms.ts';
 export * from './detect.ts';
+export * from './detector.ts';
 export * from './draw.ts';
 export * from './predict-images.ts';
 export * from './video.ts';
