@@ -40,6 +40,8 @@ export type { EvaluateModelOptions, ModelEvaluation } from './eval/evaluate-mode
 export { predictImages } from './predict/predict-images.ts';
 export type { ImagePrediction, JsonDetection, PredictImagesOptions } from './predict/predict-images.ts';
 export type { Predictor } from './predict/detect.ts';
+export { Detector, InputSizeError } from './predict/detector.ts';
+export type { DetectorConfig, DetectorOptions } from './predict/detector.ts';
 
 // Training
 export { trainModel, trainModel as train, ValidationError } from './train/trainer.ts';

@@ -20,7 +20,7 @@ const FUNCTIONS = [
 ] as const;
 const ERRORS = [
   'BackendError', 'ConfigError', 'CheckpointError', 'OutputExistsError', 'TorchImportError', 'DarknetCfgError',
-  'DarknetWeightsError', 'CocoInputError', 'EvalImageError', 'ValidationError', 'DatasetError', 'UsageError',
+  'DarknetWeightsError', 'CocoInputError', 'EvalImageError', 'ValidationError', 'DatasetError', 'UsageError', 'InputSizeError',
 ] as const;
 
 test('package.json main and exports point at src/index.ts', () => {
@@ -34,6 +34,9 @@ test('src/index.ts exposes each documented function and error class', () => {
   const a = api as unknown as Record<string, unknown>;
   for (const name of FUNCTIONS) assert.type(a[name], 'function', `${name} is not exported as a function`);
   assert.is(api.train, api.trainModel);
+  assert.type(api.Detector, 'function');
+  assert.type(api.Detector.load, 'function', 'Detector.load');
+  assert.type(api.Detector.wrap, 'function', 'Detector.wrap');
   for (const name of ERRORS) {
     const C = a[name] as (new (...args: never[]) => unknown) | undefined;
     assert.type(C, 'function', `${name} is not exported`);
