@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkComputation } from '../src/speed/wasm-threads-check.ts';
+import { testIf } from './_needs.ts';
 
 // Issue 11, A4: the threaded wasm backend used to write its pthread worker to
 // $TMPDIR/yolo4-wasm-threads-<uid>/ and load it from there, whoever owned that folder.
@@ -24,8 +25,7 @@ function snapshot(dir: string): Record<string, { content: string; ino: number; u
   }));
 }
 
-if (!isRoot) console.log('skipped: wasm-threads-safety attacker test needs root to chown the attacker\'s folder to another uid');
-(isRoot ? test : test.skip)('threads never load a worker from a folder another user pre-created in the shared temp dir', () => {
+testIf(isRoot, 'threads never load a worker from a folder another user pre-created in the shared temp dir', () => {
   // The child's os.tmpdir() is this test's folder, so no other run shares it.
   const tmp = path.join(work, 'tmp');
   fs.mkdirSync(tmp);
@@ -71,7 +71,7 @@ if (!isRoot) console.log('skipped: wasm-threads-safety attacker test needs root 
   const scale = Math.max(...want.map(Math.abs));
   const diff = Math.max(...want.map((v, i) => Math.abs(v - got.forward[i])));
   assert.ok(diff / scale < 1e-4, `2 threads differ from 1 thread by ${diff / scale}`);
-});
+}, 'needs root to chown the attacker\'s folder to another uid');
 
 test('threaded wasm leaves no worker file in the temp dir', () => {
   const tmp = path.join(work, 'tmp-clean');
