@@ -5,6 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { shortName } from '../model/weight-name.ts';
+import { layerWeights } from '../model/cost.ts';
 import type { Dim, LayerKind, WeightAxis, WeightInfo } from './types.ts';
 
 const PRODUCERS = new Set([
@@ -89,17 +90,9 @@ export function layerKind(className: string, config: Record<string, unknown>, ex
   return { kind: 'barrier', reason: `unknown layer class '${className}': the pruner does not know how it uses channels` };
 }
 
-/** Short weight names with their shapes, and whether each is a parameter by nature. */
+/** Short weight names with their shapes, and whether each is a parameter by nature (model/cost.ts reads them). */
 export function weightInfos(layer: tf.layers.Layer): WeightInfo[] {
-  // `_nonTrainableWeights` holds the weights that are never trained (BN moving statistics), while
-  // `trainableWeights` also depends on whether the layer is frozen at the moment.
-  const intrinsic = (layer as unknown as { _nonTrainableWeights?: { name: string }[] })._nonTrainableWeights;
-  const nonTrainable = new Set((intrinsic ?? layer.nonTrainableWeights).map((w) => w.name));
-  return layer.weights.map((w) => ({
-    name: shortName(w.originalName ?? w.name),
-    shape: w.shape.map((d) => d as number),
-    trainable: !nonTrainable.has(w.name),
-  }));
+  return layerWeights(layer);
 }
 
 /** Config key that holds a producer's output width. */
