@@ -37,7 +37,7 @@ import { evaluateModelOnDataset } from '../eval/evaluate-model.ts';
 import { copyCheckpoint, removeCheckpoint, saveCheckpoint, type PruneHistoryRecord } from '../io/checkpoint.ts';
 import { checkOutputFolder, ITERATIVE_FOLDER } from '../io/output-folder.ts';
 import type { Yolov4Config } from '../model/config.ts';
-import { applyPlan, countFlops, countParams, planPruning, type GroupReduction, type Importance, type Strategy } from '../prune/index.ts';
+import { applyPlan, countFlops, countParams, planPruning, type RankingOptions } from '../prune/index.ts';
 import { DEFAULT_FINETUNE_SETTINGS, resolveTrainSettings, type TrainSettings } from '../train/settings.ts';
 import { trainModel, type TrainHooks } from '../train/trainer.ts';
 import { writeLinePlotPng } from '../util/line-plot.ts';
@@ -52,7 +52,7 @@ export interface IterativeHooks {
   train?: TrainHooks;
 }
 
-export interface IterativeOptions {
+export interface IterativeOptions extends RankingOptions {
   /** Target fraction of each group's channels removed after all steps, in (0, 1). */
   amount?: number;
   /** Per-pattern targets (globs; the last matching key wins), as planPruning's `amounts`. */
@@ -61,15 +61,6 @@ export interface IterativeOptions {
   all?: boolean;
   layer?: string;
   layers?: string[];
-  exclude?: string[];
-  strategy?: Strategy;
-  importance?: Importance;
-  groupReduction?: GroupReduction;
-  roundTo?: number;
-  /** Never leave a group narrower than this. */
-  minChannels?: number;
-  pruneOutputInputs?: boolean;
-  seed?: number;
   /** Number of prune + fine-tune steps (>= 1). */
   steps: number;
   /** Fine-tuning epochs per step (0: prune and evaluate only). */

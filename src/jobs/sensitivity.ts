@@ -35,12 +35,12 @@ import { countFlops, countParams } from '../model/cost.ts';
 import { buildDependencyGraph } from '../prune/graph.ts';
 import { findGroups } from '../prune/groups.ts';
 import { matchesPattern } from '../prune/match.ts';
-import { planPruning } from '../prune/plan.ts';
-import type { GroupReduction, Importance, Strategy } from '../prune/types.ts';
+import { planPruning, type RankingOptions } from '../prune/plan.ts';
+import type { Importance, Strategy } from '../prune/types.ts';
 
 export const DEFAULT_RATIOS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
-export interface SensitivityOptions {
+export interface SensitivityOptions extends RankingOptions {
   /** Images to evaluate on (a val split). Without it the proxy metric is used. */
   dataset?: Dataset;
   /** The dataset's own COCO ground truth (else built from the dataset's boxes). */
@@ -49,15 +49,6 @@ export interface SensitivityOptions {
   ratios?: number[];
   /** Names / globs of convs: only groups with a producer matching one of them (default: every prunable group). */
   layers?: string[];
-  /** Layers (names or globs) never pruned, as in planPruning. */
-  exclude?: string[];
-  strategy?: Strategy;
-  importance?: Importance;
-  groupReduction?: GroupReduction;
-  roundTo?: number;
-  minChannels?: number;
-  pruneOutputInputs?: boolean;
-  seed?: number;
   /** Evaluate only the first n images of the dataset. */
   limit?: number;
   /** Input size for evaluation and the FLOPs column (default the config's). */

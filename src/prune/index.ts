@@ -11,7 +11,7 @@
  */
 export { buildDependencyGraph, type GraphOptions } from './graph.ts';
 export { findGroups, type FindGroupsOptions } from './groups.ts';
-export { planPruning, type PlanOptions } from './plan.ts';
+export { planPruning, type PlanOptions, type RankingOptions } from './plan.ts';
 export { formatPlan } from './format.ts';
 export { applyPlan, silenceChannels } from './apply.ts';
 export { countParams, countFlops, type FlopCount, type LayerCost } from '../model/cost.ts';

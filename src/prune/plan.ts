@@ -59,6 +59,9 @@ export interface PlanOptions {
   passThrough?: string[];
 }
 
+/** How channels are ranked and bounded, without the scope and amounts: what the jobs that plan many times share. */
+export type RankingOptions = Pick<PlanOptions, 'exclude' | 'strategy' | 'importance' | 'groupReduction' | 'roundTo' | 'minChannels' | 'pruneOutputInputs' | 'seed'>;
+
 const STRATEGIES: Strategy[] = ['independent', 'greedy'];
 const IMPORTANCES: Importance[] = ['l1', 'l2', 'bn-scale', 'random'];
 const REDUCTIONS: GroupReduction[] = ['root', 'sum', 'mean', 'max'];
