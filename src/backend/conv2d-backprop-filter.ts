@@ -15,7 +15,8 @@ import { asTensor, convGeometry, TapReader, toNHWC, type Pad } from './conv-taps
  * Not built on wasm's Conv3DBackpropFilterV2: that kernel is wrong at stride 2 in 4.22.0.
  */
 
-interface Attrs {
+/** The attributes tfjs passes to Conv2DBackpropFilter (shared with src/speed's faster variant). */
+export interface ConvBackpropFilterAttrs {
   strides: number | [number, number];
   pad: Pad;
   dataFormat?: 'NHWC' | 'NCHW';
@@ -26,7 +27,7 @@ interface Attrs {
 }
 
 /** The weight gradient as a tensor; the caller owns it. */
-export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Attrs): tf.Tensor4D {
+export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: ConvBackpropFilterAttrs): tf.Tensor4D {
   return tf.tidy(() => {
     const xh = toNHWC(x, attrs.dataFormat);
     const dyh = toNHWC(dy, attrs.dataFormat);
@@ -56,5 +57,5 @@ export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Att
 /** Kernel entry point: returns a Tensor, which the engine takes over as the op's output. */
 export const conv2dBackpropFilterKernel: tf.KernelFunc = ({ inputs, attrs }) => {
   return tf.tidy(() => conv2dBackpropFilter(
-    asTensor<tf.Rank.R4>(inputs.x, 'x'), asTensor<tf.Rank.R4>(inputs.dy, 'dy'), attrs as unknown as Attrs));
+    asTensor<tf.Rank.R4>(inputs.x, 'x'), asTensor<tf.Rank.R4>(inputs.dy, 'dy'), attrs as unknown as ConvBackpropFilterAttrs));
 };

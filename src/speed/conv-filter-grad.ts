@@ -12,17 +12,10 @@
  * anything unusual (NCHW, dilated convs) go to the project's tap kernel (src/backend).
  */
 import * as tf from '@tensorflow/tfjs';
-import { conv2dBackpropFilter as tapKernel } from '../backend/conv2d-backprop-filter.ts';
-import { asTensor, convGeometry, type Pad } from '../backend/conv-taps.ts';
+import { conv2dBackpropFilter as tapKernel, type ConvBackpropFilterAttrs } from '../backend/conv2d-backprop-filter.ts';
+import { asTensor, convGeometry } from '../backend/conv-taps.ts';
 
-interface Attrs {
-  strides: number | [number, number];
-  pad: Pad;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  filterShape: [number, number, number, number];
-  dilations?: number | [number, number];
-}
+type Attrs = ConvBackpropFilterAttrs;
 
 export function conv2dBackpropFilterAsConv(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Attrs): tf.Tensor4D {
   const [kh, kw] = attrs.filterShape;
