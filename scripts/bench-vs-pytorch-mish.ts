@@ -65,7 +65,7 @@ for (const [name, f] of Object.entries(variants)) {
 console.log(backend.label, 'load', loadavg());
 
 // Forward + backward of the current formulation vs mishFast (customGrad).
-const { mishFast } = await import('../src/speed/mish-fast.ts');
+const { mishFast } = await import('../src/model/mish-fast.ts');
 const { mish } = await import('../src/model/mish.ts');
 for (const [name, f] of [['current mish fwd+bwd', mish], ['mishFast fwd+bwd', mishFast]] as const) {
   const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(f(v), 1)));

@@ -12,7 +12,7 @@
  *
  * Cases:
  *   infer    full 80-class YOLOv4 at 416, batch 1, inference: tfjs as built, tfjs with BN folded
- *            (src/speed/fold-bn.ts), tfjs folded + fast Mish (src/speed/mish-fast.ts), PyTorch eval.
+ *            (src/speed/fold-bn.ts), tfjs folded + fast Mish (src/model/mish-fast.ts), PyTorch eval.
  *   train256 / train416   small config (x0.25 width), batch 4, one forward + backward in training
  *            mode (loss = sum of mean squares of the three outputs; no optimizer step on either
  *            side): tfjs as is, tfjs with installSpeedups() (fast BN gradient, fast Mish, 3x3 conv

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { registerFastBatchNormGrad, restoreBatchNormGrad } from '../src/speed/bn-grad.ts';
-import { mishFast, mishFastInference } from '../src/speed/mish-fast.ts';
+import { mishFast, mishFastInference } from '../src/model/mish-fast.ts';
 import { mish } from '../src/model/mish.ts';
 
 function maxRel(a: tf.Tensor, b: tf.Tensor): number {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { mishFast } from '../speed/mish-fast.ts';
+import { mishFast } from './mish-fast.ts';
 
 /**
  * Mish activation, x * tanh(softplus(x)) (Misra 2019), as a serializable layer so that
@@ -14,7 +14,7 @@ export class Mish extends tf.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    // The sigmoid form (src/speed/mish-fast.ts): same values to ~1e-6, several times faster on
+    // The sigmoid form (mish-fast.ts): same values to ~1e-6, several times faster on
     // wasm/cpu whose Tanh and Softplus are scalar loops, with a closed-form gradient.
     return tf.tidy(() => mishFast(Array.isArray(inputs) ? inputs[0] : inputs));
   }

@@ -10,7 +10,7 @@
  */
 import { Mish } from '../model/mish.ts';
 import { registerFastBatchNormGrad, restoreBatchNormGrad } from './bn-grad.ts';
-import { mishFast } from './mish-fast.ts';
+import { mishFast } from '../model/mish-fast.ts';
 import { registerFastConvFilterGrad, restoreConvFilterGrad } from './conv-filter-grad.ts';
 import * as tf from '@tensorflow/tfjs';
 
