@@ -8,7 +8,7 @@ import type { CocoGroundTruth } from '../eval/coco-types.ts';
 import { loadCheckpoint, loadOptimizerState, readCheckpointMeta } from '../io/checkpoint.ts';
 import { loadWeights } from '../io/load-weights.ts';
 import { checkOutputFolder, TRAIN_RUN_FOLDER } from '../io/output-folder.ts';
-import { loadConfigFile, resolveConfig, type Yolov4Config } from '../model/config.ts';
+import { hasPlaceholderClassNames, loadConfigFile, resolveConfig, type Yolov4Config } from '../model/config.ts';
 import { buildYolov4 } from '../model/yolov4.ts';
 import { existsSync, promises as fs } from 'node:fs';
 import { resolveTrainSettings, DEFAULT_TRAIN_SETTINGS, type TrainSettings } from '../train/settings.ts';
@@ -110,9 +110,6 @@ function settingsFromFlags(a: Flags, defaults: Partial<TrainSettings>, inputSize
   return fitted.settings;
 }
 
-/** Model classes placeholder-named by a config or a .pth (`class0`, ...): position is all there is. */
-const unnamed = (names: readonly string[]) => names.every((n, i) => n === `class${i}`);
-
 export async function runTraining(verb: 'train' | 'finetune', a: Flags, defaults: Partial<TrainSettings>): Promise<void> {
   let model;
   let config: Yolov4Config;
@@ -163,9 +160,9 @@ export async function runTraining(verb: 'train' | 'finetune', a: Flags, defaults
   if (!model) {
     // A new model adopts the dataset's classes.
     config = resolveConfig({ ...config, numClasses: trainSet.classNames.length, classNames: trainSet.classNames });
-  } else if (unnamed(config.classNames) && config.numClasses === trainSet.classNames.length) {
+  } else if (hasPlaceholderClassNames(config.classNames) && config.numClasses === trainSet.classNames.length) {
     config = { ...config, classNames: trainSet.classNames };
-  } else if (unnamed(config.classNames)) {
+  } else if (hasPlaceholderClassNames(config.classNames)) {
     throw new Error(`the weights have ${config.numClasses} unnamed classes but the dataset has ${trainSet.classNames.length}; train from a config instead`);
   } else {
     // Trained in the model's classes (the trainer moves the dataset's class ids); refused here, before a run folder exists.

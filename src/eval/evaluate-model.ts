@@ -3,7 +3,7 @@
  * scores them with our pycocotools-identical evaluation. Used by `yolo4 eval` and by training's
  * periodic validation.
  */
-import type { Yolov4Config } from '../model/config.ts';
+import { hasPlaceholderClassNames, type Yolov4Config } from '../model/config.ts';
 import type { Dataset } from '../data/types.ts';
 import type { Predictor } from '../predict/detect.ts';
 import { Detector, type DetectorOptions } from '../predict/detector.ts';
@@ -89,11 +89,6 @@ export function groundTruthFromDataset(dataset: Dataset, count = dataset.items.l
   return gt;
 }
 
-/** Model classes placeholder-named by the config (`class0`, `class1`, ...): nothing to match by name. */
-function unnamed(names: readonly string[]): boolean {
-  return names.every((n, i) => n === `class${i}`);
-}
-
 /**
  * `modelToDataset[k]`: the dataset class of model class k (-1: the dataset lacks it), matched by name.
  * Says in one line what does not match; refuses when no class is in common.
@@ -102,7 +97,7 @@ function matchClasses(modelNames: readonly string[], datasetNames: readonly stri
   const mapping = mapClassesByName(modelNames, datasetNames);
   if (mapping.datasetToModel.every((k) => k < 0)) {
     // Without real names (a config that gave none) position is all there is, as before.
-    if (unnamed(modelNames) && modelNames.length === datasetNames.length) {
+    if (hasPlaceholderClassNames(modelNames) && modelNames.length === datasetNames.length) {
       warn(`the model's classes have no names (class0, class1, ...): matched to the dataset's ${datasetNames.length} classes by position`);
       return modelNames.map((_, k) => k);
     }

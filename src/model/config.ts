@@ -223,10 +223,17 @@ function checkResidualWidths(widths: Record<string, number>, blocks: number[], s
   });
 }
 
+const placeholderName = (i: number) => `class${i}`;
+
 /** 80 classes are taken to be COCO's; any other count gets placeholder names. */
 export function defaultClassNames(n: number): string[] {
   if (n === COCO_CLASS_NAMES.length) return [...COCO_CLASS_NAMES];
-  return Array.from({ length: n }, (_, i) => `class${i}`);
+  return Array.from({ length: n }, (_, i) => placeholderName(i));
+}
+
+/** Placeholder names (`class0`, `class1`, ...) carry nothing to match by name: position is all there is. */
+export function hasPlaceholderClassNames(names: readonly string[]): boolean {
+  return names.every((n, i) => n === placeholderName(i));
 }
 
 /** Channels of each head's output conv: anchors per head x (4 box + 1 objectness + classes). */

@@ -5,6 +5,7 @@
  */
 import { ClassMappingError, describeClassMapping, mapClassesByName } from '../data/class-map.ts';
 import type { Box, Dataset } from '../data/types.ts';
+import { hasPlaceholderClassNames } from '../model/config.ts';
 
 export interface ClassesForTraining {
   /** The dataset with class ids in the model's indices and the model's class names (the same object when nothing moves). */
@@ -13,15 +14,10 @@ export interface ClassesForTraining {
   note?: string;
 }
 
-/** Placeholder names (`class0`, `class1`, ...) carry nothing to match: position is all there is. */
-function unnamed(names: readonly string[]): boolean {
-  return names.every((n, i) => n === `class${i}`);
-}
-
 const show = (names: string[]) => names.slice(0, 8).map((n) => `"${n}"`).join(', ') + (names.length > 8 ? `, ... (${names.length} in all)` : '');
 
 export function datasetInModelClasses(dataset: Dataset, modelNames: readonly string[]): ClassesForTraining {
-  if (unnamed(modelNames) && modelNames.length === dataset.classNames.length) return { dataset };
+  if (hasPlaceholderClassNames(modelNames) && modelNames.length === dataset.classNames.length) return { dataset };
   const mapping = mapClassesByName(modelNames, dataset.classNames);
   if (mapping.identity) return { dataset };
   if (mapping.missingInModel.length) {
