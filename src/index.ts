@@ -52,4 +52,4 @@ export { loadDatasetConfig, openDataset, DatasetError } from './data/index.ts';
 export type { Dataset, DatasetConfig, DatasetItem, Box } from './data/index.ts';
 
 // Errors shared by all commands
-export { UsageError, isUsageError } from './util/usage-error.ts';
+export { UsageError, isUsageError } from './util/errors.ts';

@@ -13,7 +13,7 @@ import {
   CheckpointError, checkOutputTarget, copyCheckpoint, loadCheckpoint, loadOptimizerState, readCheckpointMeta, removeCheckpoint, saveCheckpoint,
 } from '../src/io/checkpoint.ts';
 import { loadWeights } from '../src/io/load-weights.ts';
-import { UsageError } from '../src/util/usage-error.ts';
+import { UsageError } from '../src/util/errors.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'yolo4-ckpt-safety-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));

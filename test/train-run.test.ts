@@ -15,7 +15,7 @@ import { resolveTrainSettings } from '../src/train/settings.ts';
 import { trainModel, type TrainingState } from '../src/train/trainer.ts';
 import { datasetInModelClasses } from '../src/train/dataset-classes.ts';
 import { readCheckpointMeta, saveCheckpoint } from '../src/io/checkpoint.ts';
-import { UsageError } from '../src/util/usage-error.ts';
+import { UsageError } from '../src/util/errors.ts';
 import { runTraining } from '../src/cli/train-run.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'yolo4-train-run-'));

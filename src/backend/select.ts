@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerTrainingKernels } from './training-kernels.ts';
+import { Yolo4Error } from '../util/errors.ts';
 
 /**
  * Picks the fastest TensorFlow.js backend that loads here and says which one runs and why.
@@ -29,7 +30,7 @@ export interface SelectOptions {
   importModule?: (specifier: string) => Promise<unknown>;
 }
 
-export class BackendError extends Error {
+export class BackendError extends Yolo4Error {
   override name = 'BackendError';
 }
 

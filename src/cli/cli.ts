@@ -2,7 +2,7 @@
  * runCli() is the whole command line; main.ts calls it with process.argv (tests call it in-process). */
 import type { Argv, CommandModule } from 'yargs';
 import { createRequire } from 'node:module';
-import { isUsageError } from '../util/usage-error.ts';
+import { exitCodeOf, isUsageError } from '../util/errors.ts';
 import { withBackend } from './common.ts';
 import { collectedExamples, collectingExamples, withExamples } from './help-examples.ts';
 import { suggestFor, unknownArguments } from './suggest.ts';
@@ -24,13 +24,13 @@ const yargs = createRequire(import.meta.url)('yargs') as (args: string[]) => Arg
 const SCRIPT = 'yolo4';
 const USAGE_HINT = `Run "${SCRIPT} <verb> --help" for usage.`;
 
-/** Usage errors (bad or missing flags, UsageError) exit 2, every other failure 1 (README). */
+/** Each error's own exit code (util/errors.ts): usage errors 2, every other failure 1 (README). */
 function exitWith(e: unknown): never {
   const err = e as Error;
   const usage = isUsageError(e);
   console.error(`${SCRIPT}: ${err?.message ?? String(e)}${usage ? `\n${USAGE_HINT}` : ''}`);
   if (process.env.YOLO4_DEBUG) console.error(err?.stack);
-  process.exit(usage ? 2 : 1);
+  process.exit(exitCodeOf(e));
 }
 
 /** The flags of the verb being parsed (its builder ran), for "did you mean" suggestions. */

@@ -17,7 +17,7 @@ import { datasetInModelClasses } from '../train/dataset-classes.ts';
 import { fitEpochDefaults } from '../train/epoch-defaults.ts';
 import { planResume, refuseIgnoredFlags } from '../train/resume.ts';
 import { explainWasmAbort, isWasmAbort } from '../train/wasm-abort.ts';
-import { UsageError } from '../util/usage-error.ts';
+import { UsageError } from '../util/errors.ts';
 import { useBackend } from './common.ts';
 
 /** Defaults are shown in --help but not filled in, so the run knows which flags the user gave. */

@@ -5,7 +5,7 @@
  * refused; the flags below also have a range. Registered as a global yargs check in main.ts, so a
  * bad value is a usage error (exit 2) naming the flag and the value as typed.
  */
-import { UsageError } from '../util/usage-error.ts';
+import { UsageError } from '../util/errors.ts';
 
 export interface NumberRule {
   integer?: boolean;

@@ -4,8 +4,9 @@
  * spell six classes differently ("motorbike" / "motorcycle", "tvmonitor" / "tv", ...); those are
  * treated as the same class.
  */
+import { Yolo4Error } from '../util/errors.ts';
 
-export class ClassMappingError extends Error {
+export class ClassMappingError extends Yolo4Error {
   constructor(message: string) {
     super(message);
     this.name = 'ClassMappingError';

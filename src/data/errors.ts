@@ -2,6 +2,7 @@
  * The one error type of the data code: every message names the file, and the line or annotation id
  * when there is one, so a broken dataset can be fixed without a debugger.
  */
+import { Yolo4Error } from '../util/errors.ts';
 
 export interface DatasetErrorWhere {
   file: string;
@@ -13,7 +14,7 @@ export interface DatasetErrorWhere {
   image?: string;
 }
 
-export class DatasetError extends Error {
+export class DatasetError extends Yolo4Error {
   readonly file: string;
   readonly line?: number;
   readonly annotationId?: number | string;

@@ -22,6 +22,7 @@ import { drawPlaced, type Placement } from './placed-image.ts';
 import type { Rng } from './prng.ts';
 import { sampleRandomPlacement } from './random-placement.ts';
 import type { Box, DatasetItem } from './types.ts';
+import { Yolo4Error } from '../util/errors.ts';
 
 export interface SampleInfo {
   id: string | number;
@@ -53,7 +54,7 @@ export interface Sample {
 }
 
 /** An image of the dataset failed to decode: which one (the loader's `skipBad` needs to know). */
-export class SampleSourceError extends Error {
+export class SampleSourceError extends Yolo4Error {
   constructor(
     readonly index: number,
     readonly cause: unknown,

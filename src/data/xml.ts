@@ -3,6 +3,7 @@
  * CDATA, processing instructions, a DOCTYPE without internal subset, the five predefined entities and
  * numeric character references). Not a validating parser; errors carry the line number.
  */
+import { Yolo4Error } from '../util/errors.ts';
 
 export interface XmlElement {
   name: string;
@@ -14,7 +15,7 @@ export interface XmlElement {
   line: number;
 }
 
-export class XmlError extends Error {
+export class XmlError extends Yolo4Error {
   constructor(
     message: string,
     readonly line: number,

@@ -4,6 +4,7 @@
  * The defaults reproduce pycocotools' `Params.setDetParams()` bit for bit
  * (see `linspace` below for why the thresholds are not simply `0.5 + 0.05 * i`).
  */
+import { Yolo4Error } from '../util/errors.ts';
 
 export interface CocoImage {
   id: number;
@@ -138,7 +139,7 @@ export interface CocoEvalParams {
 }
 
 /** Bad evaluation input (ground truth, detections or a file); the message says where. */
-export class CocoInputError extends Error {
+export class CocoInputError extends Yolo4Error {
   constructor(message: string) {
     super(message);
     this.name = 'CocoInputError';

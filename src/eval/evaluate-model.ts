@@ -12,6 +12,7 @@ import type { Detection } from '../predict/nms.ts';
 import { ClassMappingError, describeClassMapping, mapClassesByName } from '../data/class-map.ts';
 import { evaluateCoco } from './coco.ts';
 import type { CocoDetection, CocoEvalResult, CocoGroundTruth } from './coco-types.ts';
+import { Yolo4Error } from '../util/errors.ts';
 
 export interface EvaluateModelOptions {
   inputSize?: number;
@@ -36,7 +37,7 @@ export interface EvaluateModelOptions {
 }
 
 /** An image of the evaluated dataset could not be decoded. */
-export class EvalImageError extends Error {
+export class EvalImageError extends Yolo4Error {
   constructor(readonly file: string, cause: unknown) {
     const detail = (cause as Error)?.message ?? String(cause);
     // The decoder's own message usually names the file already.

@@ -15,7 +15,7 @@ import '../model/mish.ts'; // registers the custom layers for deserialization
 import '../model/darknet-layers.ts';
 import { resolveConfig, type Yolov4Config } from '../model/config.ts';
 import { convWidthsOf } from '../model/yolov4.ts';
-import { UsageError } from '../util/usage-error.ts';
+import { UsageError, Yolo4Error } from '../util/errors.ts';
 import { CHECKPOINT_FORMAT, classifyDir, isOwnCheckpointFileName, siblingPath } from './checkpoint-files.ts';
 import { recoverCheckpoint } from './checkpoint-recovery.ts';
 import { loadLayersModel, saveLayersModel } from './model-files.ts';
@@ -62,7 +62,7 @@ export interface CheckpointMeta {
   hasOptimizer?: boolean;
 }
 
-export class CheckpointError extends Error {
+export class CheckpointError extends Yolo4Error {
   constructor(message: string) {
     super(message);
     this.name = 'CheckpointError';

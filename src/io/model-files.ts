@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { Yolo4Error } from '../util/errors.ts';
 
 /**
  * Saving and loading tfjs LayersModels as files on every backend. The pure-JS @tensorflow/tfjs has
@@ -131,7 +132,7 @@ async function loadArtifacts(dir: string, modelFile: string): Promise<tf.io.Mode
   return tf.io.getModelArtifactsForJSONSync(json, manifest.flatMap((g) => g.weights), weightData);
 }
 
-export class UnsafeWeightPathError extends Error {
+export class UnsafeWeightPathError extends Yolo4Error {
   constructor(message: string) {
     super(message);
     this.name = 'UnsafeWeightPathError';

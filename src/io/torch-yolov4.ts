@@ -9,8 +9,9 @@ import { resolveConfig, type Anchor, type Yolov4Config } from '../model/config.t
 import { yolov4ConvLayout } from '../model/layout.ts';
 import { buildYolov4 } from '../model/yolov4.ts';
 import { readTorchFile, toFloat32, TorchFormatError, type StateDict, type TorchTensor } from './torch/index.ts';
+import { Yolo4Error } from '../util/errors.ts';
 
-export class TorchImportError extends Error {
+export class TorchImportError extends Yolo4Error {
   constructor(message: string) {
     super(message);
     this.name = 'TorchImportError';

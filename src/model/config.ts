@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { yolov4ConvLayout } from './layout.ts';
 import { COCO_CLASS_NAMES } from './coco-names.ts';
+import { Yolo4Error } from '../util/errors.ts';
 
 export type Anchor = [number, number];
 
@@ -61,7 +62,7 @@ export const STANDARD_ANCHORS: Anchor[] = [
 export const STANDARD_ANCHOR_MASK = [[6, 7, 8], [3, 4, 5], [0, 1, 2]];
 export const STANDARD_BLOCKS = [1, 2, 8, 8, 4];
 
-export class ConfigError extends Error {
+export class ConfigError extends Yolo4Error {
   constructor(message: string) {
     super(message);
     this.name = 'ConfigError';

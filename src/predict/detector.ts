@@ -12,6 +12,7 @@ import { inferenceDefaults } from './defaults.ts';
 import { detectBatch, type Predictor } from './detect.ts';
 import { letterboxImage, type ImageInput, type LetterboxOptions, type LetterboxResult, type ResizeMode } from './letterbox.ts';
 import type { Detection, NmsOptions } from './nms.ts';
+import { Yolo4Error } from '../util/errors.ts';
 
 export interface DetectorOptions {
   /** Score threshold (default 0.25). */
@@ -36,7 +37,7 @@ export interface DetectorOptions {
 export type DetectorConfig = Pick<Yolov4Config, 'anchors' | 'anchorMask' | 'numClasses' | 'inputSize'>
   & Partial<Pick<Yolov4Config, 'architecture' | 'resizeMode' | 'scaleXY'>>;
 
-export class InputSizeError extends Error {
+export class InputSizeError extends Yolo4Error {
   override name = 'InputSizeError';
 }
 

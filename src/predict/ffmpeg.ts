@@ -7,8 +7,9 @@
 import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { Yolo4Error } from '../util/errors.ts';
 
-export class FfmpegNotFoundError extends Error {
+export class FfmpegNotFoundError extends Yolo4Error {
   constructor(detail: string) {
     super(
       `ffmpeg not found (${detail}). Install the npm package (npm install @ffmpeg-installer/ffmpeg), `

@@ -13,6 +13,7 @@ import { access } from 'node:fs/promises';
 import sharp from 'sharp';
 import { resizeBilinearOpenCV } from './resample-opencv.ts';
 import { resizeBicubic } from './resample.ts';
+import { Yolo4Error } from '../util/errors.ts';
 
 /** Raw interleaved pixels (e.g. a decoded video frame). */
 export interface RawImage {
@@ -62,7 +63,7 @@ export interface LetterboxOptions {
 /** Input size as a square side or {width, height}. */
 export type InputSize = number | { width: number; height: number };
 
-export class ImageReadError extends Error {
+export class ImageReadError extends Yolo4Error {
   constructor(readonly file: string, message: string) {
     super(message);
     this.name = 'ImageReadError';

@@ -16,7 +16,7 @@ import { collect, findFfmpeg, probeVideo, type VideoInfo } from './ffmpeg.ts';
 import type { LetterboxResult, RawImage } from './letterbox.ts';
 import type { Detection } from './nms.ts';
 import { VideoJsonWriter } from './video-json.ts';
-import { UsageError } from '../util/usage-error.ts';
+import { UsageError } from '../util/errors.ts';
 
 export { FfmpegNotFoundError, findFfmpeg, probeVideo, type VideoInfo } from './ffmpeg.ts';
 

@@ -3,7 +3,7 @@
  * re-planned for the new total) and nothing else of the stored settings, apart from `skipBad`
  * (reading, not training). Other training flags would be silently ignored, so they are refused.
  */
-import { UsageError } from '../util/usage-error.ts';
+import { UsageError } from '../util/errors.ts';
 import type { TrainSettings } from './settings.ts';
 
 export interface ResumePlan {

@@ -21,6 +21,7 @@ import { ModelEma } from './ema.ts';
 import type { TrainSettings } from './settings.ts';
 import { datasetInModelClasses } from './dataset-classes.ts';
 import { plotResults, readResults, writeResults, type EpochRecord } from './results.ts';
+import { Yolo4Error } from '../util/errors.ts';
 
 export type { EpochRecord };
 
@@ -50,7 +51,7 @@ export interface BatchProgress {
 }
 
 /** Validation failed after an epoch whose checkpoint was saved first (so the run can be resumed). */
-export class ValidationError extends Error {
+export class ValidationError extends Yolo4Error {
   constructor(readonly epoch: number, readonly checkpoint: string, cause: unknown) {
     super(`validation after epoch ${epoch + 1} failed: ${(cause as Error)?.message ?? String(cause)} (the epoch is saved in ${checkpoint}; fix the val set or use --skip-bad, then --resume)`);
     this.name = 'ValidationError';

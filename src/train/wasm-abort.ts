@@ -4,8 +4,9 @@
  * turned into one message that says what to change.
  */
 import type { TrainSettings } from './settings.ts';
+import { Yolo4Error } from '../util/errors.ts';
 
-export class TrainingMemoryError extends Error {
+export class TrainingMemoryError extends Yolo4Error {
   constructor(message: string, cause: unknown) {
     super(message);
     this.name = 'TrainingMemoryError';

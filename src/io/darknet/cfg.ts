@@ -12,8 +12,9 @@
  * is an error (darknet would silently ignore a typo), and so is a key whose value this importer cannot
  * reproduce (e.g. `dilation=2`, `antialiasing=1`). Training-only keys are kept and ignored.
  */
+import { Yolo4Error } from '../../util/errors.ts';
 
-export class DarknetCfgError extends Error {
+export class DarknetCfgError extends Yolo4Error {
   constructor(message: string) {
     super(message);
     this.name = 'DarknetCfgError';

@@ -15,8 +15,9 @@ import { DarknetYolo } from '../../model/darknet-layers.ts';
 import { shortName } from '../../model/weight-name.ts';
 import { convWeightFloats, type ConvSpec, type DarknetNetwork } from './layers.ts';
 import { mulberry32 } from '../../util/mulberry32.ts';
+import { Yolo4Error } from '../../util/errors.ts';
 
-export class DarknetWeightsError extends Error {
+export class DarknetWeightsError extends Yolo4Error {
   constructor(message: string) {
     super(message);
     this.name = 'DarknetWeightsError';

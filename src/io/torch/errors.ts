@@ -3,7 +3,9 @@
  * (bad file, corrupt data, refused pickle global, unsupported feature) is
  * reported as a TorchFormatError with a message that says what went wrong.
  */
-export class TorchFormatError extends Error {
+import { Yolo4Error } from '../../util/errors.ts';
+
+export class TorchFormatError extends Yolo4Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'TorchFormatError';
