@@ -43,6 +43,13 @@ export type { Predictor } from './predict/detect.ts';
 export { Detector, InputSizeError } from './predict/detector.ts';
 export type { DetectorConfig, DetectorOptions } from './predict/detector.ts';
 
+// Images: decode, letterbox / plain resize, and the box maps between input and original pixels
+export { readRgb, imageSize, ImageDecodeError } from './image/decode.ts';
+export { letterboxImage, undoLetterbox, applyLetterboxBox } from './image/letterbox.ts';
+export type { LetterboxInfo, LetterboxOptions, LetterboxResult } from './image/letterbox.ts';
+export type { ResizeMode } from './image/geometry.ts';
+export type { ImageInput, RawImage, RgbImage } from './image/rgb.ts';
+
 // Training
 export { trainModel, trainModel as train, ValidationError } from './train/trainer.ts';
 export type { TrainHooks, TrainResult, TrainRun } from './train/trainer.ts';

@@ -13,8 +13,8 @@ import {
   importDarknet, importDarknetText, loadDarknetWeights, parseDarknetCfg, randomDarknetWeights, readWeightsHeader,
   resolveDarknetNetwork, writeDarknetCfg,
 } from '../src/io/darknet/index.ts';
-import { resizeBilinearOpenCV } from '../src/predict/resample-opencv.ts';
-import { readRgb } from '../src/predict/letterbox.ts';
+import { resizeBilinearOpenCV } from '../src/image/resample-opencv.ts';
+import { readRgb } from '../src/image/decode.ts';
 import { countNonTrainableParams, countTrainableParams } from '../src/model/yolov4.ts';
 
 const DIR = 'test/fixtures/darknet';

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { importDarknet, OPENCV_BN_EPSILON } from '../src/io/darknet/index.ts';
-import { opencvResizeImage } from '../src/predict/opencv-resize.ts';
+import { opencvResizeImage } from '../src/image/letterbox.ts';
 import { decodeOptionsFromConfig } from '../src/predict/decode.ts';
 import { detectBatch } from '../src/predict/detect.ts';
 

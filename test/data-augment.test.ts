@@ -4,16 +4,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { letterboxPlacement, placementAffine, letterboxFile, invertAffineBoxes } from '../src/data/letterbox.ts';
+import { fitPlacement, placementAffine } from '../src/image/geometry.ts';
 import { sampleRandomPlacement } from '../src/data/random-placement.ts';
-import { transformBoxes, flipBoxes, clipBoxes, boxesToTargets } from '../src/data/box-ops.ts';
+import { transformBoxes, invertAffineBoxes, flipBoxes, clipBoxes, boxesToTargets } from '../src/data/box-ops.ts';
 import { flipHorizontal, blendInto } from '../src/data/pixels.ts';
 import { mosaicLayout, mosaicBoxes } from '../src/data/mosaic.ts';
 import { applyHsvGains } from '../src/data/hsv.ts';
 import { resolveAugment, DEFAULT_AUGMENT } from '../src/data/augment-options.ts';
 import { makeSample, type SampleContext } from '../src/data/sample.ts';
 import { Rng } from '../src/data/prng.ts';
-import type { RgbImage } from '../src/data/image-io.ts';
+import type { RgbImage } from '../src/image/rgb.ts';
 import type { Box, DatasetItem } from '../src/data/types.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'data-augment-'));
@@ -41,20 +41,20 @@ const boxClose = (g: Box, w: [number, number, number, number, number], what: str
 
 test('letterbox box mapping, by hand', () => {
   // 640x480 into 416: s = min(416/640, 416/480) = 0.65, 416x312, centred: dx 0, dy (416-312)/2 = 52.
-  const p = letterboxPlacement(640, 480, 416);
+  const p = fitPlacement(640, 480, 416, 416);
   assert.equal(p, { nw: 416, nh: 312, dx: 0, dy: 52 });
   const [b] = transformBoxes([{ x1: 100, y1: 50, x2: 300, y2: 250, classId: 4 }], placementAffine(640, 480, p));
   // x: 100*0.65 = 65, 300*0.65 = 195; y: 50*0.65+52 = 84.5, 250*0.65+52 = 214.5
   boxClose(b, [65, 84.5, 195, 214.5, 4], '640x480');
   // Portrait 300x500 into 320: s = 0.64, 192x320, dx = (320-192)/2 = 64.
-  const q = letterboxPlacement(300, 500, 320);
+  const q = fitPlacement(300, 500, 320, 320);
   assert.equal(q, { nw: 192, nh: 320, dx: 64, dy: 0 });
   const [c] = transformBoxes([{ x1: 30, y1: 100, x2: 150, y2: 400, classId: 0 }], placementAffine(300, 500, q));
   boxClose(c, [30 * 0.64 + 64, 64, 150 * 0.64 + 64, 256, 0], '300x500'); // 83.2, 64, 160, 256
   // And back to the original pixels.
   boxClose(invertAffineBoxes([c], placementAffine(300, 500, q))[0], [30, 100, 150, 400, 0], 'inverse');
   // Odd padding rounds down: 100x37 into 64 -> 64x23 (floor 23.68), dy = floor(41/2) = 20.
-  assert.equal(letterboxPlacement(100, 37, 64), { nw: 64, nh: 23, dx: 0, dy: 20 });
+  assert.equal(fitPlacement(100, 37, 64, 64), { nw: 64, nh: 23, dx: 0, dy: 20 });
 });
 
 test('letterbox pixels: gray 128 padding, the image centred', async () => {
@@ -62,8 +62,9 @@ test('letterbox pixels: gray 128 padding, the image centred', async () => {
   const img = solid(40, 20, [255, 0, 0]);
   fillRect(img, 20, 0, 40, 20, [0, 0, 255]);
   const file = await writePng(img, 'lb.png');
-  const r = await letterboxFile(file, 32);
-  assert.equal(r.transform, { sx: 0.8, sy: 0.8, dx: 0, dy: 8 });
+  const ctx: SampleContext = { items: [{ id: 'lb', file, boxes: [] }], size: 32, augment: null, pick: () => 0 };
+  const r = await makeSample(ctx, 0, new Rng(0));
+  assert.equal(r.info.transform, { sx: 0.8, sy: 0.8, dx: 0, dy: 8 });
   for (const [x, y] of [[0, 0], [31, 7], [16, 24], [31, 31]]) assert.equal(px(r.image, x, y), [128, 128, 128], `pad at ${x},${y}`);
   assert.equal(px(r.image, 3, 8), [255, 0, 0]);
   assert.equal(px(r.image, 4, 23), [255, 0, 0]);
@@ -73,7 +74,7 @@ test('letterbox pixels: gray 128 padding, the image centred', async () => {
 test('random placement with scale, jitter and placement off is the letterbox; ranges hold when on', () => {
   const off = { scale: null, jitter: 0, placement: false };
   for (const [w, h] of [[640, 480], [300, 500], [417, 416], [1000, 10]]) {
-    assert.equal(sampleRandomPlacement(new Rng(1), w, h, 416, off), letterboxPlacement(w, h, 416), `${w}x${h}`);
+    assert.equal(sampleRandomPlacement(new Rng(1), w, h, 416, off), fitPlacement(w, h, 416, 416), `${w}x${h}`);
   }
   const rng = new Rng(7);
   for (let i = 0; i < 200; i++) {

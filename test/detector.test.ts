@@ -10,7 +10,7 @@ import { decodeOptionsFromConfig } from '../src/predict/decode.ts';
 import { inferenceDefaults } from '../src/predict/defaults.ts';
 import { detectBatch } from '../src/predict/detect.ts';
 import { Detector } from '../src/predict/detector.ts';
-import { letterboxImage } from '../src/predict/letterbox.ts';
+import { letterboxImage } from '../src/image/letterbox.ts';
 
 const FASTEST = 'test/fixtures/darknet/yolo-fastest-1.1';
 const IMAGES = ['dog.jpg', 'person.jpg'].map((f) => `test/fixtures/images/${f}`);

@@ -11,6 +11,8 @@ const SRC = resolve(dirname(new URL(import.meta.url).pathname), '..', 'src');
 const LEVEL: Record<string, number> = {
   util: 0,
   model: 1, backend: 1,
+  // Images: decode, RGB types, placement geometry, letterbox / resize, resamplers (util and npm only).
+  image: 1,
   // The speed-ups patch model and backend kernels (fold BN, gradient kernels, wasm threads).
   speed: 1.5,
   io: 2,

@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import {
-  applyLetterboxBox, letterboxImage, readRgb, undoLetterbox, type LetterboxResult, type RawImage,
-} from '../src/predict/letterbox.ts';
-import { resizeBicubic } from '../src/predict/resample.ts';
+import { readRgb } from '../src/image/decode.ts';
+import { applyLetterboxBox, letterboxImage, undoLetterbox, type LetterboxResult } from '../src/image/letterbox.ts';
+import { resizeBicubic } from '../src/image/resample-pillow.ts';
+import type { RawImage } from '../src/image/rgb.ts';
 
 // Hashes of Pillow 9.4 outputs, made by test/fixtures/images/pillow-bicubic.py.
 const PIL = JSON.parse(readFileSync('test/fixtures/images/pillow-bicubic.json', 'utf8')) as {

@@ -10,7 +10,7 @@ import { buildYolov4 } from '../src/model/yolov4.ts';
 import { decodeOptionsFromConfig, type DecodeOptions } from '../src/predict/decode.ts';
 import { detectBatch, type Predictor } from '../src/predict/detect.ts';
 import { classColor, detectionsSvg, drawDetections, drawMetrics, textColorOn } from '../src/predict/draw.ts';
-import { letterboxImage } from '../src/predict/letterbox.ts';
+import { letterboxImage } from '../src/image/letterbox.ts';
 import type { Detection } from '../src/predict/nms.ts';
 import { expandImageSources, predictImages, type ImagePrediction, type PredictProgress } from '../src/predict/predict-images.ts';
 

@@ -2,24 +2,21 @@
  * Box arithmetic of the augmentation: scale+shift, horizontal flip, clip to a region, drop tiny boxes,
  * and the conversion to the loader's normalized `[cx, cy, w, h, classId]` rows.
  */
+import { mapBox, unmapBox, type Affine } from '../image/geometry.ts';
 import type { Box } from './types.ts';
 
-/** `out = in * s + d`, per axis. */
-export interface Affine {
-  sx: number;
-  sy: number;
-  dx: number;
-  dy: number;
+function withCorners(b: Box, c: readonly number[]): Box {
+  return { x1: c[0], y1: c[1], x2: c[2], y2: c[3], classId: b.classId };
 }
 
+/** Annotations from original pixels to canvas pixels (`mapBox` per box, class kept). */
 export function transformBoxes(boxes: readonly Box[], t: Affine): Box[] {
-  return boxes.map((b) => ({
-    x1: b.x1 * t.sx + t.dx,
-    y1: b.y1 * t.sy + t.dy,
-    x2: b.x2 * t.sx + t.dx,
-    y2: b.y2 * t.sy + t.dy,
-    classId: b.classId,
-  }));
+  return boxes.map((b) => withCorners(b, mapBox([b.x1, b.y1, b.x2, b.y2], t)));
+}
+
+/** Annotations from canvas pixels back to original pixels (`unmapBox` per box, class kept). */
+export function invertAffineBoxes(boxes: readonly Box[], t: Affine): Box[] {
+  return boxes.map((b) => withCorners(b, unmapBox([b.x1, b.y1, b.x2, b.y2], t)));
 }
 
 /** Mirror inside `[0, width]`: x -> width - x (so x1 and x2 swap roles). */

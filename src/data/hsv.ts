@@ -4,7 +4,7 @@
  * circle, saturation and value are multiplied and clipped. (The reference does it on OpenCV's uint8
  * HSV with lookup tables; this works in float, so it differs only by rounding.)
  */
-import type { RgbImage } from './image-io.ts';
+import type { RgbImage } from '../image/rgb.ts';
 import type { Rng } from './prng.ts';
 
 export interface HsvAmounts {

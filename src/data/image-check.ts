@@ -4,7 +4,7 @@
  */
 import { access } from 'node:fs/promises';
 import { DatasetError } from './errors.ts';
-import { probeImage } from './image-io.ts';
+import { probeImage } from './image-files.ts';
 import { mapLimit } from './pool.ts';
 import { reportBad } from './skip-bad.ts';
 import type { DatasetItem, ReadOptions } from './types.ts';

@@ -1,5 +1,5 @@
 /**
- * The training/evaluation loader: batches of augmented, letterboxed images as a tensor plus
+ * The training/evaluation loader: batches of augmented, letterboxed (or, unaugmented, plain-resized) images as a tensor plus
  * normalized targets, with the next batches decoded and augmented (sharp, async) while the consumer
  * works on the current one.
  *
@@ -23,6 +23,7 @@
  * batches prepared after the change (up to `prefetch` batches already in preparation keep the old ones).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { ResizeMode } from '../image/geometry.ts';
 import { resolveAugment, type AugmentOptions, type AugmentSetting } from './augment-options.ts';
 import { boxesToTargets } from './box-ops.ts';
 import { writeFloat } from './pixels.ts';
@@ -31,13 +32,21 @@ import { Rng } from './prng.ts';
 import { SamplePool } from './sample-pool.ts';
 import { makeSample, SampleSourceError, type Sample, type SampleContext, type SampleInfo } from './sample.ts';
 import type { Dataset, WarnFn } from './types.ts';
+import { UsageError } from '../util/errors.ts';
 
 export interface LoaderOptions {
   batchSize: number;
   /** Square network input size (a multiple of 32 for YOLOv4). */
   inputSize: number;
-  /** false/absent: letterbox only; true: the reference augmentation; or some fields overridden. */
+  /** false/absent: no augmentation (see `resizeMode`); true: the reference augmentation; or some fields overridden. */
   augment?: AugmentSetting;
+  /**
+   * How an unaugmented image fills the input: 'letterbox' (default; aspect kept, gray padding) or
+   * 'resize' (stretched to inputSize x inputSize, boxes scaled per axis), as the model is evaluated
+   * (`inputResizeMode(config)`). Augmented samples always use the reference's letterbox-style random
+   * placement and mosaic, whatever this says.
+   */
+  resizeMode?: ResizeMode;
   /** Shuffle every epoch (default true). */
   shuffle?: boolean;
   /** Seed of all randomness (default 0). */
@@ -77,8 +86,9 @@ export interface Loader {
   readonly batchSize: number;
   /** Batches in one epoch (before any bad image is skipped). */
   readonly batchesPerEpoch: number;
-  /** Current augmentation (null = letterbox only). */
+  /** Current augmentation (null = none: `resizeMode` only). */
   readonly augment: AugmentOptions | null;
+  readonly resizeMode: ResizeMode;
   /** Images skipped so far as unreadable (dataset indices). */
   readonly badIndices: ReadonlySet<number>;
   /** One epoch; `e` seeds its order and augmentation (default: the next epoch number). */
@@ -107,6 +117,8 @@ export function createLoader(dataset: Dataset, opts: LoaderOptions): Loader {
   const prefetch = Math.max(1, opts.prefetch ?? 2);
   const concurrency = Math.max(1, opts.concurrency ?? Math.min(16, batchSize));
   const warn = opts.warn ?? ((m: string) => console.warn(m));
+  const resizeMode = opts.resizeMode ?? 'letterbox';
+  if (resizeMode !== 'letterbox' && resizeMode !== 'resize') throw new UsageError(`resizeMode must be "letterbox" or "resize", got "${resizeMode as string}"`);
   let augment = resolveAugment(opts.augment);
   let nextEpoch = 0;
   const bad = new Set<number>();
@@ -119,7 +131,7 @@ export function createLoader(dataset: Dataset, opts: LoaderOptions): Loader {
     return i;
   };
 
-  const pool = opts.workers && opts.workers > 0 ? new SamplePool(opts.workers, dataset.items, inputSize) : null;
+  const pool = opts.workers && opts.workers > 0 ? new SamplePool(opts.workers, dataset.items, inputSize, resizeMode) : null;
 
   const markBad = (err: SampleSourceError) => {
     if (bad.has(err.index)) return;
@@ -144,7 +156,7 @@ export function createLoader(dataset: Dataset, opts: LoaderOptions): Loader {
   };
 
   const prepare = async (indices: number[], e: number, batchIndex: number): Promise<Prepared> => {
-    const ctx: SampleContext = { items: dataset.items, size: inputSize, augment, pick };
+    const ctx: SampleContext = { items: dataset.items, size: inputSize, augment, mode: resizeMode, pick };
     const base = batchIndex * batchSize;
     const samples = await mapLimit(indices, concurrency, (idx, k) => sampleFor(ctx, idx, e, base + k));
     return { samples: samples.filter((s): s is Sample => s !== null), index: batchIndex, epoch: e };
@@ -206,6 +218,7 @@ export function createLoader(dataset: Dataset, opts: LoaderOptions): Loader {
     inputSize,
     batchSize,
     batchesPerEpoch,
+    resizeMode,
     get augment() {
       return augment;
     },

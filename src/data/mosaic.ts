@@ -8,9 +8,9 @@
  * Defaults follow the reference: centre U(0.3, 0.7) * S, tile scale U(0.4, 1), jitter 0.3, flip 0.5.
  */
 import { clipBoxes } from './box-ops.ts';
-import type { Size } from './image-io.ts';
+import type { Size } from '../image/rgb.ts';
 import { placeBoxes } from './place-boxes.ts';
-import type { Placement, Rect } from './placed-image.ts';
+import type { Placement, Rect } from '../image/geometry.ts';
 import type { Rng } from './prng.ts';
 import { sampleAspect, scaledSize } from './random-placement.ts';
 import type { Box } from './types.ts';

@@ -1,12 +1,7 @@
-/** Plain pixel operations on RGB uint8 images (`RgbImage`): canvas, paste, mirror, blend. */
-import type { RgbImage } from './image-io.ts';
-
-/** The letterbox / padding gray of the reference implementation. */
-export const PAD_GRAY = 128;
-
-export function newCanvas(width: number, height: number, fill = PAD_GRAY): RgbImage {
-  return { data: new Uint8Array(width * height * 3).fill(fill), width, height };
-}
+/** Plain pixel operations of the augmentation on RGB uint8 images (`RgbImage`): paste, mirror, blend. */
+import type { Rect } from '../image/geometry.ts';
+import type { RgbImage } from '../image/rgb.ts';
+import { Yolo4Error } from '../util/errors.ts';
 
 /**
  * Copies `src` onto `dst` with its top-left corner at (dx, dy) (may be negative), keeping only the part
@@ -17,7 +12,7 @@ export function paste(
   src: RgbImage,
   dx: number,
   dy: number,
-  clip: { x0: number; y0: number; x1: number; y1: number } = { x0: 0, y0: 0, x1: dst.width, y1: dst.height },
+  clip: Rect = { x0: 0, y0: 0, x1: dst.width, y1: dst.height },
 ): void {
   const x0 = Math.max(clip.x0, dx, 0);
   const y0 = Math.max(clip.y0, dy, 0);
@@ -51,7 +46,7 @@ export function flipHorizontal(img: RgbImage): RgbImage {
 
 /** `a = round(a * (1 - t) + b * t)` in place (same sizes). */
 export function blendInto(a: RgbImage, b: RgbImage, t = 0.5): RgbImage {
-  if (a.width !== b.width || a.height !== b.height) throw new Error('blendInto: images differ in size');
+  if (a.width !== b.width || a.height !== b.height) throw new Yolo4Error('blendInto: images differ in size');
   const s = 1 - t;
   for (let i = 0; i < a.data.length; i++) a.data[i] = Math.round(a.data[i] * s + b.data[i] * t);
   return a;

@@ -4,7 +4,7 @@
  * No clipping: callers clip to the region the image is visible in.
  */
 import { flipBoxes, transformBoxes } from './box-ops.ts';
-import type { Placement } from './placed-image.ts';
+import type { Placement } from '../image/geometry.ts';
 import type { Box } from './types.ts';
 
 export function placeBoxes(boxes: readonly Box[], iw: number, ih: number, p: Placement, flip: boolean): Box[] {

@@ -3,25 +3,10 @@
  * the part inside a clip rectangle. Only that visible window is decoded into JS memory: resize and
  * crop run inside sharp.
  */
-import { decodeImage, type RgbImage, type Size } from './image-io.ts';
+import type { Placement, Rect } from '../image/geometry.ts';
+import type { RgbImage, Size } from '../image/rgb.ts';
+import { decodeImage } from './image-files.ts';
 import { flipHorizontal, paste } from './pixels.ts';
-
-/** Where a resized image goes on a canvas. */
-export interface Placement {
-  /** Size of the resized image. */
-  nw: number;
-  nh: number;
-  /** Its top-left corner on the canvas (may be negative or beyond the canvas with random placement). */
-  dx: number;
-  dy: number;
-}
-
-export interface Rect {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
 
 export async function drawPlaced(
   canvas: RgbImage,

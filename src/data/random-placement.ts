@@ -4,7 +4,7 @@
  * for the longer side, position `dx = trunc(U(0, S - nw))` (negative when the image is larger than
  * the canvas, so it is cropped). With scale, jitter and placement all off it is the letterbox.
  */
-import type { Placement } from './placed-image.ts';
+import { fitPlacement, type Placement } from '../image/geometry.ts';
 import type { Rng } from './prng.ts';
 
 export interface PlacementOptions {
@@ -41,9 +41,7 @@ export function sampleRandomPlacement(rng: Rng, iw: number, ih: number, size: nu
   let { nw, nh } = scaledSize(aspect, scale, size);
   if (!o.scale && o.jitter <= 0) {
     // Exactly the letterbox's rounding (floor(iw * min(S/iw, S/ih))).
-    const s = Math.min(size / iw, size / ih);
-    nw = Math.max(1, Math.min(size, Math.floor(iw * s)));
-    nh = Math.max(1, Math.min(size, Math.floor(ih * s)));
+    ({ nw, nh } = fitPlacement(iw, ih, size, size, 'letterbox'));
   }
   const dx = o.placement ? Math.trunc(rng.uniform(0, size - nw)) : Math.floor((size - nw) / 2);
   const dy = o.placement ? Math.trunc(rng.uniform(0, size - nh)) : Math.floor((size - nh) / 2);

@@ -6,6 +6,7 @@
  * Workers are referenced (keep the process alive) only while they have work; `close()` ends them.
  */
 import { Worker } from 'node:worker_threads';
+import type { ResizeMode } from '../image/geometry.ts';
 import type { AugmentOptions } from './augment-options.ts';
 import { DatasetError } from './errors.ts';
 import { SampleSourceError, type Sample } from './sample.ts';
@@ -37,13 +38,13 @@ export class SamplePool {
   private nextJob = 0;
   private closed = false;
 
-  constructor(n: number, items: readonly DatasetItem[], size: number) {
+  constructor(n: number, items: readonly DatasetItem[], size: number, mode: ResizeMode = 'letterbox') {
     const url = new URL('./sample-worker-boot.mjs', import.meta.url);
     this.workers = Array.from({ length: n }, () => new Worker(url));
     this.load = this.workers.map(() => 0);
     this.workers.forEach((w, k) => {
       w.unref();
-      w.postMessage({ type: 'init', items, size });
+      w.postMessage({ type: 'init', items, size, mode });
       w.on('message', (m: { job: number; ok: boolean; sample?: Sample; error?: SerializedError }) => {
         const job = this.jobs.get(m.job);
         if (!job) return;

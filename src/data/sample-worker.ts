@@ -2,11 +2,12 @@
  * Worker-thread side of `sample-pool.ts`: makes samples (decode + augment) off the main thread and
  * sends the pixels back as a transferred buffer.
  *
- * Messages in: `{ type: 'init', items, size }`, `{ type: 'bad', index }`,
+ * Messages in: `{ type: 'init', items, size, mode }`, `{ type: 'bad', index }`,
  * `{ type: 'sample', job, index, augment, seed: number[] }`.
  * Messages out: `{ job, ok: true, sample }` or `{ job, ok: false, error: SerializedError }`.
  */
 import { parentPort } from 'node:worker_threads';
+import type { ResizeMode } from '../image/geometry.ts';
 import type { AugmentOptions } from './augment-options.ts';
 import { DatasetError } from './errors.ts';
 import { Rng } from './prng.ts';
@@ -36,6 +37,7 @@ if (parentPort) {
   const port = parentPort;
   let items: DatasetItem[] = [];
   let size = 0;
+  let mode: ResizeMode = 'letterbox';
   const bad = new Set<number>();
   const pick = (rng: Rng): number => {
     if (bad.size >= items.length) throw new Error('every image failed to decode');
@@ -47,10 +49,11 @@ if (parentPort) {
     if (m.type === 'init') {
       items = m.items as DatasetItem[];
       size = m.size as number;
+      mode = m.mode as ResizeMode;
     } else if (m.type === 'bad') {
       bad.add(m.index as number);
     } else if (m.type === 'sample') {
-      const ctx: SampleContext = { items, size, augment: m.augment as AugmentOptions | null, pick };
+      const ctx: SampleContext = { items, size, augment: m.augment as AugmentOptions | null, mode, pick };
       try {
         const s = await makeSample(ctx, m.index as number, Rng.derive(...(m.seed as number[])));
         const buf = s.image.data.buffer as ArrayBuffer;

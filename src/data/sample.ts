@@ -3,7 +3,10 @@
  * its boxes in canvas pixels. Every random draw comes from the sample's own `Rng` and happens before
  * the decodes it governs, so a sample depends only on its seed, not on I/O timing.
  *
- * - augment null: letterbox (centred, gray padding), the evaluation input.
+ * - augment null: the evaluation input, by `ctx.mode`: letterbox (centred, gray padding) or a plain
+ *   resize that stretches the image over the whole canvas (darknet models);
+ * - with augmentation `ctx.mode` is not used: the reference's letterbox-style random placement and
+ *   mosaic (aspect kept up to the jitter, gray padding), whatever the model's mode.
  * - else with probability `mosaic`: a mosaic of this item and 3 random others, HSV jitter on the
  *   whole, then with probability `mixup` a 50/50 blend with a single-image sample of a random item
  *   (boxes of both kept);
@@ -11,14 +14,15 @@
  * Boxes are clipped to the canvas (to the quadrant in a mosaic) and dropped under `minBoxSize`.
  */
 import type { AugmentOptions } from './augment-options.ts';
-import { clipBoxes, type Affine } from './box-ops.ts';
+import { fitPlacement, placementAffine, type Affine, type Placement, type ResizeMode } from '../image/geometry.ts';
+import { newCanvas, type RgbImage, type Size } from '../image/rgb.ts';
+import { clipBoxes } from './box-ops.ts';
 import { applyHsvGains, sampleHsvGains } from './hsv.ts';
-import { probeImage, type RgbImage, type Size } from './image-io.ts';
-import { letterboxPlacement, placementAffine } from './letterbox.ts';
+import { probeImage } from './image-files.ts';
 import { mosaicBoxes, sampleMosaicLayout } from './mosaic.ts';
-import { blendInto, newCanvas } from './pixels.ts';
+import { blendInto } from './pixels.ts';
 import { placeBoxes } from './place-boxes.ts';
-import { drawPlaced, type Placement } from './placed-image.ts';
+import { drawPlaced } from './placed-image.ts';
 import type { Rng } from './prng.ts';
 import { sampleRandomPlacement } from './random-placement.ts';
 import type { Box, DatasetItem } from './types.ts';
@@ -68,6 +72,8 @@ export interface SampleContext {
   items: readonly DatasetItem[];
   size: number;
   augment: AugmentOptions | null;
+  /** How an unaugmented sample fills the canvas (default 'letterbox'). */
+  mode?: ResizeMode;
   /** A random usable item index (the loader skips images known to be bad). */
   pick: (rng: Rng) => number;
 }
@@ -109,11 +115,11 @@ function baseInfo(item: DatasetItem, s: Size): SampleInfo {
   return info;
 }
 
-/** Plain letterbox of one item (no randomness). */
-export async function letterboxSample(ctx: SampleContext, index: number): Promise<Sample> {
+/** One item letterboxed or stretched to the input, by `ctx.mode` (no randomness). */
+export async function plainSample(ctx: SampleContext, index: number): Promise<Sample> {
   const item = ctx.items[index];
   const s = await sizeOf(ctx.items, index);
-  const p = letterboxPlacement(s.width, s.height, ctx.size);
+  const p = fitPlacement(s.width, s.height, ctx.size, ctx.size, ctx.mode ?? 'letterbox');
   const image = newCanvas(ctx.size, ctx.size);
   await draw(ctx, image, index, p, { expect: s });
   const boxes = clipBoxes(placeBoxes(item.boxes, s.width, s.height, p, false), 0, 0, ctx.size, ctx.size, ctx.augment?.minBoxSize ?? 1);
@@ -179,7 +185,7 @@ export async function mosaicSample(ctx: SampleContext, index: number, rng: Rng, 
 /** The sample for `index` under `ctx.augment`. */
 export async function makeSample(ctx: SampleContext, index: number, rng: Rng): Promise<Sample> {
   const aug = ctx.augment;
-  if (!aug) return letterboxSample(ctx, index);
+  if (!aug) return plainSample(ctx, index);
   if (rng.chance(aug.mosaic)) return mosaicSample(ctx, index, rng, aug);
   return singleSample(ctx, index, rng, aug);
 }

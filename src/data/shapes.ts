@@ -12,7 +12,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
-import type { RgbImage } from './image-io.ts';
+import type { RgbImage } from '../image/rgb.ts';
 import { mapLimit } from './pool.ts';
 import { Rng } from './prng.ts';
 

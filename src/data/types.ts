@@ -8,6 +8,7 @@
 export type DatasetFormat = 'coco' | 'yolo' | 'voc';
 export type Split = 'train' | 'val';
 
+/** An annotation: corners in pixels and a class (bare corners are `Box` of src/image/geometry.ts). */
 export interface Box {
   x1: number;
   y1: number;

@@ -13,7 +13,7 @@ import fg from 'fast-glob';
 import { checkBox, EmptyBoxError } from './box-check.ts';
 import { DatasetError } from './errors.ts';
 import { checkImages } from './image-check.ts';
-import { probeImage } from './image-io.ts';
+import { probeImage } from './image-files.ts';
 import { mapLimit } from './pool.ts';
 import { DroppedBoxes, reportBad } from './skip-bad.ts';
 import type { Box, DatasetItem, ReadOptions } from './types.ts';

@@ -7,7 +7,7 @@ import { hasPlaceholderClassNames, type Yolov4Config } from '../model/config.ts'
 import type { Dataset } from '../data/types.ts';
 import type { Predictor } from '../predict/detect.ts';
 import { Detector, type DetectorOptions } from '../predict/detector.ts';
-import type { ResizeMode } from '../predict/letterbox.ts';
+import type { ResizeMode } from '../image/geometry.ts';
 import type { Detection } from '../predict/nms.ts';
 import { ClassMappingError, describeClassMapping, mapClassesByName } from '../data/class-map.ts';
 import { evaluateCoco } from './coco.ts';

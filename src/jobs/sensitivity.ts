@@ -28,7 +28,7 @@ import { evaluateModelOnDataset } from '../eval/evaluate-model.ts';
 import type { Yolov4Config } from '../model/config.ts';
 import { inferenceDefaults } from '../predict/defaults.ts';
 import { stackLetterboxed } from '../predict/detect.ts';
-import { letterboxImage } from '../predict/letterbox.ts';
+import { letterboxImage } from '../image/letterbox.ts';
 import { writeLinePlotPng, type Series } from '../util/line-plot.ts';
 import { applyPlan } from '../prune/apply.ts';
 import { countFlops, countParams } from '../model/cost.ts';

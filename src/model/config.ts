@@ -227,6 +227,15 @@ function checkResidualWidths(widths: Record<string, number>, blocks: number[], s
 const placeholderName = (i: number) => `class${i}`;
 
 /** 80 classes are taken to be COCO's; any other count gets placeholder names. */
+/**
+ * How a model's images are fitted to its input: the config's own resizeMode, else by origin —
+ * darknet imports were made with a plain resize (darknet/OpenCV), YOLOv4 checkpoints with the
+ * letterbox of the PyTorch reference. Training, validation and inference all use this.
+ */
+export function inputResizeMode(config: Pick<Yolov4Config, 'architecture' | 'resizeMode'>): 'letterbox' | 'resize' {
+  return config.resizeMode ?? (config.architecture === 'darknet' ? 'resize' : 'letterbox');
+}
+
 export function defaultClassNames(n: number): string[] {
   if (n === COCO_CLASS_NAMES.length) return [...COCO_CLASS_NAMES];
   return Array.from({ length: n }, (_, i) => placeholderName(i));

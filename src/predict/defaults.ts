@@ -4,19 +4,19 @@
  * darknet imports follow darknet/OpenCV (plain bilinear resize as cv2.resize, a box may count for
  * every class above the threshold), which is what reproduces their published outputs.
  */
-import type { Yolov4Config } from '../model/config.ts';
-import type { ResizeMode } from './letterbox.ts';
+import { inputResizeMode, type Yolov4Config } from '../model/config.ts';
+import type { ResizeMode } from '../image/geometry.ts';
+import type { Resampler } from '../image/letterbox.ts';
 
 export interface InferenceDefaults {
   mode: ResizeMode;
-  resampler: 'pillow' | 'sharp' | 'opencv';
+  resampler: Resampler;
   multiLabel: boolean;
   scaleXY?: number[];
 }
 
 export function inferenceDefaults(config: Pick<Yolov4Config, 'architecture' | 'resizeMode' | 'scaleXY'>): InferenceDefaults {
-  if (config.architecture === 'darknet') {
-    return { mode: config.resizeMode ?? 'resize', resampler: 'opencv', multiLabel: true, scaleXY: config.scaleXY };
-  }
-  return { mode: config.resizeMode ?? 'letterbox', resampler: 'pillow', multiLabel: false, scaleXY: config.scaleXY };
+  const mode = inputResizeMode(config);
+  if (config.architecture === 'darknet') return { mode, resampler: 'opencv', multiLabel: true, scaleXY: config.scaleXY };
+  return { mode, resampler: 'pillow', multiLabel: false, scaleXY: config.scaleXY };
 }

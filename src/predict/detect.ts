@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { decodeHeads, type DecodeOptions } from './decode.ts';
 import { nmsDecoded, type Detection, type NmsOptions } from './nms.ts';
-import { undoLetterboxBox, type LetterboxInfo, type LetterboxResult } from './letterbox.ts';
+import { undoLetterboxBox, type LetterboxInfo, type LetterboxResult } from '../image/letterbox.ts';
 
 /** Anything with a Keras-like predict: a tf.LayersModel, or a wrapper. */
 export interface Predictor {

@@ -10,7 +10,9 @@ import { foldBatchNorm } from '../speed/fold-bn.ts';
 import { decodeOptionsFromConfig, type DecodeOptions } from './decode.ts';
 import { inferenceDefaults } from './defaults.ts';
 import { detectBatch, type Predictor } from './detect.ts';
-import { letterboxImage, type ImageInput, type LetterboxOptions, type LetterboxResult, type ResizeMode } from './letterbox.ts';
+import type { ResizeMode } from '../image/geometry.ts';
+import { letterboxImage, type LetterboxOptions, type LetterboxResult } from '../image/letterbox.ts';
+import type { ImageInput } from '../image/rgb.ts';
 import type { Detection, NmsOptions } from './nms.ts';
 import { Yolo4Error } from '../util/errors.ts';
 

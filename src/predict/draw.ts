@@ -8,7 +8,8 @@ import { dirname, extname } from 'node:path';
 import type sharp from 'sharp';
 import type { Detection } from './nms.ts';
 import { placeLabels, type LabelRect, type LabelRequest } from './label-layout.ts';
-import { describeInput, imageSize, ImageReadError, toSharp, type ImageInput } from './letterbox.ts';
+import { describeInput, imageSize, ImageDecodeError, toSharp } from '../image/decode.ts';
+import type { ImageInput } from '../image/rgb.ts';
 
 export type Rgb = [number, number, number];
 
@@ -153,7 +154,9 @@ export async function drawDetections(
     await out.toFile(outPath);
   } catch (e) {
     const name = describeInput(image);
-    throw new ImageReadError(name, `cannot draw on "${name}" / write "${outPath}": ${(e as Error).message}`);
+    // sharp decodes lazily, so a broken input surfaces here, at the write.
+    const detail = (e as Error).message;
+    throw new ImageDecodeError(name, 'unreadable', detail, `cannot draw on "${name}" / write "${outPath}": ${detail}`);
   }
 }
 

@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Yolov4Config } from '../model/config.ts';
 import { decodeHeads } from './decode.ts';
-import { undoLetterboxBox, type ImageInput } from './letterbox.ts';
+import { undoLetterboxBox } from '../image/letterbox.ts';
+import type { ImageInput } from '../image/rgb.ts';
 import { nmsDecoded } from './nms.ts';
 import type { Predictor } from './detect.ts';
 import { Detector } from './detector.ts';

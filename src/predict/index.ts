@@ -1,6 +1,4 @@
-/** Prediction: letterbox, decode, NMS, batch detection, the Detector, drawing, image and video prediction. */
-export * from './letterbox.ts';
-export * from './resample.ts';
+/** Prediction: decode, NMS, batch detection, the Detector, drawing, image and video prediction (letterbox: src/image/). */
 export * from './decode.ts';
 export * from './nms.ts';
 export * from './detect.ts';

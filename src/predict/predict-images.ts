@@ -8,7 +8,7 @@ import type { Yolov4Config } from '../model/config.ts';
 import type { Predictor } from './detect.ts';
 import { Detector, type DetectorConfig, type DetectorOptions } from './detector.ts';
 import { drawDetections, type DrawOptions } from './draw.ts';
-import type { LetterboxResult } from './letterbox.ts';
+import type { LetterboxResult } from '../image/letterbox.ts';
 import type { Detection } from './nms.ts';
 
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'bmp', 'webp', 'tif', 'tiff', 'gif', 'avif', 'heic'];

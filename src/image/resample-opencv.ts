@@ -8,6 +8,8 @@
  * then the SIMD vertical pass ((((S0 >> 4) * b0) >> 16) + (((S1 >> 4) * b1) >> 16) + 2) >> 2.
  * (OpenCV's 2x-exact downscale switches to INTER_AREA; that case is not reproduced.)
  */
+import { Yolo4Error } from '../util/errors.ts';
+
 const COEF_BITS = 11;
 const COEF_SCALE = 1 << COEF_BITS;
 
@@ -42,7 +44,7 @@ function coefficients(src: number, dst: number): { ofs: Int32Array; a: Int32Arra
 
 /** Bilinear resize of interleaved 8-bit pixels, as cv2.resize(..., interpolation=INTER_LINEAR). */
 export function resizeBilinearOpenCV(src: Uint8Array, sw: number, sh: number, cn: number, dw: number, dh: number): Uint8Array {
-  if (src.length !== sw * sh * cn) throw new Error(`resizeBilinearOpenCV: ${src.length} values for ${sw}x${sh}x${cn}`);
+  if (src.length !== sw * sh * cn) throw new Yolo4Error(`resizeBilinearOpenCV: ${src.length} values for ${sw}x${sh}x${cn}`);
   const X = coefficients(sw, dw);
   const Y = coefficients(sh, dh);
   const rowLen = dw * cn;

@@ -6,6 +6,7 @@
  * The reference implementation letterboxes with Pillow, so the network sees exactly the same pixels.
  * libvips' cubic (sharp) agrees closely when shrinking but not when enlarging, hence this code.
  */
+import { Yolo4Error } from '../util/errors.ts';
 
 const PRECISION_BITS = 32 - 8 - 2;
 
@@ -70,8 +71,8 @@ const clip8 = (v: number) => {
 export function resizeBicubic(input: Uint8Array, sw: number, sh: number, channels: number, dw: number, dh: number): Uint8Array {
   // A plain Uint8Array view (not a Buffer subclass) keeps the loops monomorphic.
   const src = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.length);
-  if (src.length !== sw * sh * channels) throw new Error(`resizeBicubic: ${src.length} bytes for ${sw}x${sh}x${channels}`);
-  if (!(dw > 0 && dh > 0)) throw new Error(`resizeBicubic: bad output size ${dw}x${dh}`);
+  if (src.length !== sw * sh * channels) throw new Yolo4Error(`resizeBicubic: ${src.length} bytes for ${sw}x${sh}x${channels}`);
+  if (!(dw > 0 && dh > 0)) throw new Yolo4Error(`resizeBicubic: bad output size ${dw}x${dh}`);
   if (dw === sw && dh === sh) return input;
   const half = 1 << (PRECISION_BITS - 1);
   const vert = precomputeCoeffs(sh, dh);
@@ -131,7 +132,7 @@ export function resizeBicubic(input: Uint8Array, sw: number, sh: number, channel
     const ymin = bounds[yy * 2] - rowOffset;
     const n = bounds[yy * 2 + 1];
     const ko = yy * ksize;
-    if (ymin < 0 || ymin + n > h) throw new Error('internal: resizeBicubic rows out of range');
+    if (ymin < 0 || ymin + n > h) throw new Yolo4Error('internal: resizeBicubic rows out of range');
     const dstRow = yy * dw * channels;
     // Row by row (contiguous reads); sums are integers far below 2^53, so float accumulation is exact.
     acc.fill(half);
