@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { generateShapesDataset } from '../src/data/shapes.ts';
 import { loadDatasetConfig, openDataset } from '../src/data/dataset-config.ts';
 import { createLoader, type Batch } from '../src/data/loader.ts';
@@ -177,6 +178,54 @@ test('worker threads give the same batches, and errors that still name the file'
     assert.match((e as Error).message, /corrupt-w\.png: cannot decode image/);
   } finally {
     await bad.close();
+  }
+});
+
+test("resizeMode 'resize': a non-square image is stretched to the input, its boxes scaled per axis", async () => {
+  // 40x20 in quadrants (red, blue / green, white) -> 32x32: x scale 32/40 = 0.8, y scale 32/20 = 1.6.
+  const w = 40, h = 20;
+  const px = new Uint8Array(w * h * 3);
+  const colour = (x: number, y: number) => (y < 10 ? (x < 20 ? [255, 0, 0] : [0, 0, 255]) : x < 20 ? [0, 255, 0] : [255, 255, 255]);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) px.set(colour(x, y), (y * w + x) * 3);
+  const file = join(root, 'wide.png');
+  await sharp(Buffer.from(px), { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
+  const wide: Dataset = { ...ds, items: [{ id: 'wide', file, width: w, height: h, boxes: [{ x1: 5, y1: 5, x2: 25, y2: 15, classId: 2 }] }] };
+
+  const at = (data: Float32Array, x: number, y: number) => Array.from(data.subarray((y * 32 + x) * 3, (y * 32 + x) * 3 + 3), (v) => Math.round(v * 255));
+  for (const workers of [0, 1]) {
+    const loader = createLoader(wide, { batchSize: 1, inputSize: 32, resizeMode: 'resize', shuffle: false, workers });
+    try {
+      assert.is(loader.resizeMode, 'resize');
+      const batches: Batch[] = [];
+      for await (const b of loader.epoch(0)) batches.push(b);
+      const [b] = batches;
+      const data = b.images.dataSync() as Float32Array;
+      b.images.dispose();
+      // Each quadrant fills a 16x16 corner of the input; no gray padding anywhere.
+      assert.equal(at(data, 4, 4), [255, 0, 0], `red, workers ${workers}`);
+      assert.equal(at(data, 27, 4), [0, 0, 255], `blue, workers ${workers}`);
+      assert.equal(at(data, 4, 27), [0, 255, 0], `green, workers ${workers}`);
+      assert.equal(at(data, 27, 27), [255, 255, 255], `white, workers ${workers}`);
+      assert.equal(at(data, 0, 0), [255, 0, 0], `top-left corner, workers ${workers}`);
+      assert.equal(at(data, 31, 31), [255, 255, 255], `bottom-right corner, workers ${workers}`);
+      // Box (5, 5)-(25, 15) -> (4, 8)-(20, 24) in input pixels -> cx 12/32, cy 16/32, w 16/32, h 16/32.
+      assert.equal(Array.from(b.targets[0]), [0.375, 0.5, 0.5, 0.5, 2]);
+      assert.equal(b.infos[0].transform, { sx: 0.8, sy: 1.6, dx: 0, dy: 0 });
+    } finally {
+      await loader.close();
+    }
+  }
+
+  // The default is still the letterbox: 32x16 at dy = 8, gray above, and the box scaled by 0.8 on both axes.
+  const lb = createLoader(wide, { batchSize: 1, inputSize: 32, shuffle: false });
+  assert.is(lb.resizeMode, 'letterbox');
+  for await (const b of lb.epoch(0)) {
+    const data = b.images.dataSync() as Float32Array;
+    b.images.dispose();
+    assert.equal(at(data, 4, 0), [128, 128, 128]);
+    assert.equal(at(data, 4, 12), [255, 0, 0]);
+    // (5, 5)-(25, 15) -> (4, 12)-(20, 20): cx 12/32, cy 16/32, w 16/32, h 8/32.
+    assert.equal(Array.from(b.targets[0]), [0.375, 0.5, 0.5, 0.25, 2]);
   }
 });
 

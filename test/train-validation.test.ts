@@ -11,6 +11,10 @@ import { resolveConfig } from '../src/model/config.ts';
 import { resolveTrainSettings } from '../src/train/settings.ts';
 import { trainModel, ValidationError, type TrainingState } from '../src/train/trainer.ts';
 import { readCheckpointMeta } from '../src/io/checkpoint.ts';
+import { trainLoaderOptions, validationLoaderOptions } from '../src/train/loader-options.ts';
+import type { Dataset } from '../src/data/types.ts';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
 
 const work = mkdtempSync(path.join(tmpdir(), 'yolo4-train-val-'));
 const config = resolveConfig({ widthMultiplier: 1 / 16, depthMultiplier: 0.2, numClasses: 3, inputSize: 64, classNames: ['circle', 'square', 'triangle'] });
@@ -60,6 +64,51 @@ test('without skipBad: validation fails naming the file, and the trained epoch i
     const state = meta.training as unknown as TrainingState;
     assert.equal([state.epoch, state.batchInEpoch, state.step], [1, 0, 1]);
   } finally {
+    model.dispose();
+  }
+});
+
+test('loader options: a darknet checkpoint trains (unaugmented) and validates on plain-resized input, a YOLOv4 one on letterboxed', () => {
+  const s = resolveTrainSettings(base);
+  const darknet = { ...config, architecture: 'darknet' as const };
+  assert.is(validationLoaderOptions(darknet, s, () => {}).resizeMode, 'resize');
+  assert.is(trainLoaderOptions(darknet, s, 4, () => {}).resizeMode, 'resize');
+  assert.is(validationLoaderOptions(config, s, () => {}).resizeMode, 'letterbox');
+  assert.is(validationLoaderOptions({ ...config, resizeMode: 'resize' }, s, () => {}).resizeMode, 'resize');
+  assert.is(validationLoaderOptions({ ...darknet, resizeMode: 'letterbox' }, s, () => {}).resizeMode, 'letterbox');
+});
+
+test("a darknet-config run's validation loss is the one on stretched val images (as a resizeMode 'resize' run), not on letterboxed ones", async () => {
+  // Copies of the images at 64x64 (train: letterbox and resize are the same, so is the training step
+  // in every run) and at 128x64 (val: letterbox and resize differ), boxes scaled with them.
+  const resized = async (tag: string, w: number, h: number): Promise<Dataset> => {
+    const items = await Promise.all(data.items.map(async (it, k) => {
+      const file = path.join(work, `${tag}-${k}.png`);
+      await sharp(it.file).resize(w, h, { fit: 'fill' }).png().toFile(file);
+      const sx = w / it.width!;
+      const sy = h / it.height!;
+      return { ...it, id: `${tag}-${k}`, file, width: w, height: h, boxes: it.boxes.map((b) => ({ ...b, x1: b.x1 * sx, x2: b.x2 * sx, y1: b.y1 * sy, y2: b.y2 * sy })) };
+    }));
+    return { ...data, items };
+  };
+  const square = await resized('square', 64, 64);
+  const wide = await resized('wide', 128, 64);
+  const model = buildYolov4(config);
+  const initial = model.getWeights().map((w) => tf.clone(w));
+  const valLossOf = async (name: string, cfg: typeof config) => {
+    model.setWeights(initial);
+    const r = await trainModel({ model, config: cfg, trainSet: square, valSet: wide, runDir: path.join(work, name), settings: resolveTrainSettings(base, { valEvery: 0 }), hooks: { log: () => {} } });
+    return r.records[0].valLoss;
+  };
+  try {
+    const darknet = await valLossOf('darknet', { ...config, architecture: 'darknet' });
+    const resized = await valLossOf('resize', { ...config, resizeMode: 'resize' });
+    const letterboxed = await valLossOf('letterbox', config);
+    assert.ok(Number.isFinite(darknet), `val loss ${darknet}`);
+    assert.is(darknet, resized);
+    assert.ok(darknet !== letterboxed, `darknet ${darknet} vs letterbox ${letterboxed}: the val images should differ`);
+  } finally {
+    tf.dispose(initial);
     model.dispose();
   }
 });

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Yolov4Config } from '../model/config.ts';
 import type { Dataset } from '../data/types.ts';
-import { createLoader } from '../data/loader.ts';
+import { createLoader, type LoaderOptions } from '../data/loader.ts';
 import { saveCheckpoint, type PruneHistoryRecord } from '../io/checkpoint.ts';
 import { evaluateModelOnDataset } from '../eval/evaluate-model.ts';
 import type { CocoGroundTruth } from '../eval/coco-types.ts';
@@ -19,6 +19,7 @@ import { packTrainerState, unpackTrainerState } from './trainer-state.ts';
 import { learningRateAt, scaleLrForBatch, type LrSchedule } from './schedule.ts';
 import { ModelEma } from './ema.ts';
 import type { TrainSettings } from './settings.ts';
+import { trainLoaderOptions, validationLoaderOptions } from './loader-options.ts';
 import { datasetInModelClasses } from './dataset-classes.ts';
 import { plotResults, readResults, writeResults, type EpochRecord } from './results.ts';
 import { Yolo4Error } from '../util/errors.ts';
@@ -129,15 +130,7 @@ export async function trainModel(run: TrainRun): Promise<TrainResult> {
   await fs.mkdir(runDir, { recursive: true });
   await fs.writeFile(path.join(runDir, 'args.json'), JSON.stringify({ settings: s, config: config.name, train: trainSet.source, val: valSet?.source }, null, 1));
 
-  const loader = createLoader(trainSet, {
-    batchSize: s.batchSize,
-    inputSize: s.inputSize,
-    augment: s.augment ? { mosaic: s.mosaic, mixup: s.mixup } : false,
-    seed: s.seed,
-    skipBad: s.skipBad,
-    warn: log,
-    dropLast: trainSet.items.length > s.batchSize,
-  });
+  const loader = createLoader(trainSet, trainLoaderOptions(config, s, trainSet.items.length, log));
   const batchesPerEpoch = s.maxBatchesPerEpoch > 0 ? Math.min(s.maxBatchesPerEpoch, loader.batchesPerEpoch) : loader.batchesPerEpoch;
   const schedule = scheduleFor(s, batchesPerEpoch);
   const optimizer = new Optimizer(
@@ -237,7 +230,7 @@ export async function trainModel(run: TrainRun): Promise<TrainResult> {
     const last = epoch === s.epochs - 1;
     if (valSet) {
       const runVal = async () => {
-        record.valLoss = await validationLoss(model, valLossSet!, lossOpts, s, warnOnce);
+        record.valLoss = await validationLoss(model, valLossSet!, lossOpts, validationLoaderOptions(config, s, warnOnce), s.valLimit);
         if (last || (s.valEvery > 0 && (epoch + 1) % s.valEvery === 0)) {
           const ev = await evaluateModelOnDataset(model, config, valSet, {
             inputSize: s.inputSize, groundTruth: run.valGroundTruth, limit: s.valLimit || undefined, onProgress: hooks.onValidationProgress,
@@ -355,11 +348,11 @@ function pickScale(size: number, seed: number, step: number): number {
   return lo + 32 * (((h >>> 0) % k));
 }
 
-async function validationLoss(model: tf.LayersModel, valSet: Dataset, lossOpts: YoloLossOptions, s: TrainSettings, warn: (m: string) => void): Promise<number> {
-  const loader = createLoader(valSet, { batchSize: s.batchSize, inputSize: s.inputSize, augment: false, shuffle: false, seed: 0, skipBad: s.skipBad, warn });
+async function validationLoss(model: tf.LayersModel, valSet: Dataset, lossOpts: YoloLossOptions, loaderOpts: LoaderOptions, valLimit: number): Promise<number> {
+  const loader = createLoader(valSet, loaderOpts);
   let sum = 0;
   let n = 0;
-  const limit = s.valLimit > 0 ? Math.ceil(s.valLimit / s.batchSize) : Infinity;
+  const limit = valLimit > 0 ? Math.ceil(valLimit / loaderOpts.batchSize) : Infinity;
   for await (const batch of loader.epoch(0)) {
     if (batch.index >= limit) {
       batch.images.dispose();
