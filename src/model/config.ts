@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { yolov4ConvLayout } from './layout.ts';
 import { COCO_CLASS_NAMES } from './coco-names.ts';
+import type { ResizeMode } from '../image/geometry.ts';
 import { Yolo4Error } from '../util/errors.ts';
 
 export type Anchor = [number, number];
@@ -37,7 +38,7 @@ export interface Yolov4ConfigInput {
   /** darknet's scale_x_y per head (default 1). */
   scaleXY?: number[];
   /** How images are fitted to the input: 'letterbox' (default) or a plain 'resize' (darknet/OpenCV). */
-  resizeMode?: 'letterbox' | 'resize';
+  resizeMode?: ResizeMode;
 }
 
 /** A config with nothing left to derive. */
@@ -53,7 +54,7 @@ export interface Yolov4Config {
   widths: Record<string, number>;
   architecture?: 'yolov4' | 'darknet';
   scaleXY?: number[];
-  resizeMode?: 'letterbox' | 'resize';
+  resizeMode?: ResizeMode;
 }
 
 export const STANDARD_ANCHORS: Anchor[] = [
@@ -232,7 +233,7 @@ const placeholderName = (i: number) => `class${i}`;
  * darknet imports were made with a plain resize (darknet/OpenCV), YOLOv4 checkpoints with the
  * letterbox of the PyTorch reference. Training, validation and inference all use this.
  */
-export function inputResizeMode(config: Pick<Yolov4Config, 'architecture' | 'resizeMode'>): 'letterbox' | 'resize' {
+export function inputResizeMode(config: Pick<Yolov4Config, 'architecture' | 'resizeMode'>): ResizeMode {
   return config.resizeMode ?? (config.architecture === 'darknet' ? 'resize' : 'letterbox');
 }
 

@@ -11,7 +11,7 @@ import { decodeOptionsFromConfig, type DecodeOptions } from './decode.ts';
 import { inferenceDefaults } from './defaults.ts';
 import { detectBatch, type Predictor } from './detect.ts';
 import type { ResizeMode } from '../image/geometry.ts';
-import { letterboxImage, type LetterboxOptions, type LetterboxResult } from '../image/letterbox.ts';
+import { letterboxImage, type LetterboxOptions, type LetterboxResult, type Resampler } from '../image/letterbox.ts';
 import type { ImageInput } from '../image/rgb.ts';
 import type { Detection, NmsOptions } from './nms.ts';
 import { Yolo4Error } from '../util/errors.ts';
@@ -28,7 +28,7 @@ export interface DetectorOptions {
   /** Default: the checkpoint's ('letterbox' for YOLOv4, 'resize' for darknet). */
   mode?: ResizeMode;
   /** Default: the checkpoint's ('pillow' for YOLOv4, 'opencv' for darknet). */
-  resampler?: 'pillow' | 'sharp' | 'opencv';
+  resampler?: Resampler;
   /** Network input size, a multiple of 32 (default: the config's). */
   inputSize?: number;
   /** darknet scale_x_y per head (default: the checkpoint's). */
