@@ -224,6 +224,33 @@ onnx('yolov4-tiny cfg (route groups -> Slice, 2x2 stride-2 maxpools) matches tfj
   model.dispose();
 });
 
+onnx('every other supported layer form (activations, stride-2 and dilated convs, depth multiplier, pad before pool, BN after concat, 3-way add) matches tfjs at odd sizes', async () => {
+  const L = tf.layers;
+  const input = tf.input({ shape: [null, null, 3], name: 'in' });
+  const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]) => layer.apply(x) as tf.SymbolicTensor;
+  const a = apply(L.conv2d({ name: 'down', filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }), input);
+  const acts = ['relu6', 'sigmoid', 'tanh', 'swish', 'elu', 'selu', 'softplus', 'mish', 'linear'].map((act) => apply(L.activation({ name: `act_${act}`, activation: act as never }), a));
+  const dil = apply(L.conv2d({ name: 'dilated', filters: 8, kernelSize: 3, dilationRate: 2, padding: 'same' }), a);
+  const dw = apply(L.depthwiseConv2d({ name: 'dw', kernelSize: 3, depthMultiplier: 2, padding: 'same', useBias: true }), a);
+  const padded = apply(L.zeroPadding2d({ name: 'zp', padding: [[1, 0], [0, 1]] }), a);
+  const pooled = apply(L.maxPooling2d({ name: 'pool', poolSize: 2, strides: 1, padding: 'valid' }), padded);
+  const sum = apply(L.add({ name: 'add3' }), [acts[0], dil, pooled]);
+  const cat = apply(L.concatenate({ name: 'cat' }), [...acts, sum, dw]);
+  const bn = apply(L.batchNormalization({ name: 'bn_after_cat', epsilon: 1e-3 }), cat);
+  const heads = [1, 2, 3].map((k) => {
+    const pooledK = k === 1 ? bn : apply(L.maxPooling2d({ name: `down_pool${k}`, poolSize: 2, strides: 2, padding: 'same' }), bn);
+    return apply(L.conv2d({ name: `head${k}`, filters: 18, kernelSize: 1 }), pooledK);
+  });
+  const model = tf.model({ inputs: input, outputs: heads });
+  randomizeBatchNorm(model, 11);
+  const config = resolveConfig({ numClasses: 1 });
+  const file = path.join(work, 'kinds.onnx');
+  await exportOnnx(model, config, file);
+  await compare('synthetic layer forms 33x47', model, file, randomInput([1, 3, 33, 47], 8).map((v) => 4 * v - 2), [1, 3, 33, 47]);
+  await compare('synthetic layer forms 20x20 batch 2', model, file, randomInput([2, 3, 20, 20], 9).map((v) => 4 * v - 2), [2, 3, 20, 20]);
+  model.dispose();
+});
+
 onnx('fixed batch and size when asked; the file is replaced only when it is our export and force is set', async () => {
   const { model, config } = smallModel();
   const file = path.join(work, 'fixed', 'model.onnx');
