@@ -224,7 +224,7 @@ onnx('yolov4-tiny cfg (route groups -> Slice, 2x2 stride-2 maxpools) matches tfj
   model.dispose();
 });
 
-onnx('every other supported layer form (activations, stride-2 and dilated convs, depth multiplier, pad before pool, BN after concat, 3-way add) matches tfjs at odd sizes', async () => {
+onnx('every other supported layer form (activations, stride-2 and dilated convs, depth multiplier, pads before pool and conv, BN after concat, 4-way add) matches tfjs at odd sizes', async () => {
   const L = tf.layers;
   const input = tf.input({ shape: [null, null, 3], name: 'in' });
   const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]) => layer.apply(x) as tf.SymbolicTensor;
@@ -234,7 +234,9 @@ onnx('every other supported layer form (activations, stride-2 and dilated convs,
   const dw = apply(L.depthwiseConv2d({ name: 'dw', kernelSize: 3, depthMultiplier: 2, padding: 'same', useBias: true }), a);
   const padded = apply(L.zeroPadding2d({ name: 'zp', padding: [[1, 0], [0, 1]] }), a);
   const pooled = apply(L.maxPooling2d({ name: 'pool', poolSize: 2, strides: 1, padding: 'valid' }), padded);
-  const sum = apply(L.add({ name: 'add3' }), [acts[0], dil, pooled]);
+  // [h, w] padding absorbed into a 'valid' 3x5 conv: same size out.
+  const valid = apply(L.conv2d({ name: 'valid_conv', filters: 8, kernelSize: [3, 5], padding: 'valid' }), apply(L.zeroPadding2d({ name: 'zp2', padding: [1, 2] }), a));
+  const sum = apply(L.add({ name: 'add4' }), [acts[0], dil, pooled, valid]);
   const cat = apply(L.concatenate({ name: 'cat' }), [...acts, sum, dw]);
   const bn = apply(L.batchNormalization({ name: 'bn_after_cat', epsilon: 1e-3 }), cat);
   const heads = [1, 2, 3].map((k) => {

@@ -188,9 +188,12 @@ function add(w: LayerWriter, { entry, inputs, channels }: LayerCall): OnnxValue 
 }
 
 function zeroPadding(_w: LayerWriter, { entry, inputs: [x] }: LayerCall): OnnxValue {
-  const p = entry.config.padding;
-  const rows = Array.isArray(p) && Array.isArray(p[0]) ? p as number[][] : null;
-  const [[top, bottom], [left, right]] = rows ?? [pair(p ?? 1, 'padding', entry.name), pair(p ?? 1, 'padding', entry.name)];
+  // tfjs forms: n (all sides), [h, w] (symmetric per axis), [[top, bottom], [left, right]].
+  const p = entry.config.padding ?? 1;
+  const rows = Array.isArray(p) && Array.isArray(p[0])
+    ? (p as unknown[]).map((r) => pair(r, 'padding', entry.name))
+    : pair(p, 'padding', entry.name).map((n) => [n, n]);
+  const [[top, bottom], [left, right]] = rows;
   const prev = x.pads ?? { top: 0, bottom: 0, left: 0, right: 0 };
   const pads = { top: prev.top + top, bottom: prev.bottom + bottom, left: prev.left + left, right: prev.right + right, layer: entry.name };
   return { ...x, pads };
@@ -246,6 +249,9 @@ export class LayerWriter {
     const convert = CONVERTERS[call.entry.className];
     if (!convert) {
       throw new OnnxExportError(`layer '${call.entry.name}' is a ${call.entry.className}, which has no ONNX export (supported: ${EXPORTED_LAYER_KINDS.join(', ')})`);
+    }
+    if (call.entry.config.dataFormat === 'channelsFirst') {
+      throw new OnnxExportError(`layer '${call.entry.name}' (${call.entry.className}) is channelsFirst; the ONNX export reads channels-last tfjs models`);
     }
     if (call.entry.className === 'Activation' && !isExportedActivation(String(call.entry.config.activation))) {
       throw new OnnxExportError(`layer '${call.entry.name}': activation '${String(call.entry.config.activation)}' has no ONNX export`);
