@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { testIf } from './_needs.ts';
 import { exportOnnx, OnnxExportError, type ExportOnnxOptions } from '../src/io/onnx/index.ts';
+import { encodeModel } from '../src/io/onnx/proto.ts';
 import { importTorchYolov4 } from '../src/io/torch-yolov4.ts';
 import { importDarknet, OPENCV_BN_EPSILON } from '../src/io/darknet/index.ts';
 import { buildYolov4, convWidthsOf } from '../src/model/yolov4.ts';
@@ -251,6 +252,14 @@ onnx('every other supported layer form (activations, stride-2 and dilated convs,
   await compare('synthetic layer forms 33x47', model, file, randomInput([1, 3, 33, 47], 8).map((v) => 4 * v - 2), [1, 3, 33, 47]);
   await compare('synthetic layer forms 20x20 batch 2', model, file, randomInput([2, 3, 20, 20], 9).map((v) => 4 * v - 2), [2, 3, 20, 20]);
   model.dispose();
+  // One value as three outputs (dropouts are the identity): the first output takes the value's
+  // name, the others are Identity copies of it.
+  const x = tf.input({ shape: [null, null, 3], name: 'x' });
+  const h = apply(L.conv2d({ name: 'h', filters: 18, kernelSize: 3, padding: 'same' }), x);
+  const triple = tf.model({ inputs: x, outputs: [h, apply(L.dropout({ name: 'd1', rate: 0.5 }), h), apply(L.dropout({ name: 'd2', rate: 0.5 }), h)] });
+  await exportOnnx(triple, config, path.join(work, 'triple.onnx'));
+  await compare('one value as three outputs', triple, path.join(work, 'triple.onnx'), randomInput([1, 3, 8, 8], 10), [1, 3, 8, 8]);
+  triple.dispose();
 });
 
 onnx('fixed batch and size when asked; the file is replaced only when it is our export and force is set', async () => {
@@ -268,9 +277,14 @@ onnx('fixed batch and size when asked; the file is replaced only when it is our 
   writeFileSync(foreign, 'not ours');
   await rejects(() => exportOnnx(model, config, foreign, { force: true }), (e) => e instanceof OutputExistsError && /not an ONNX export of yolo4-prune/.test((e as Error).message), 'foreign file');
   assert.is(readFileSync(foreign, 'utf8'), 'not ours');
+  // An ONNX file from another producer is someone else's too.
+  const other = path.join(work, 'fixed', 'other.onnx');
+  const otherModel = encodeModel({ irVersion: 7, opset: 13, producerName: 'pytorch', metadata: {}, graph: { name: 'g', nodes: [], initializers: [], inputs: [], outputs: [] } });
+  writeFileSync(other, Buffer.concat(otherModel.chunks));
+  await rejects(() => exportOnnx(model, config, other, { force: true }), (e) => e instanceof OutputExistsError && /not an ONNX export of yolo4-prune/.test((e as Error).message), 'pytorch onnx');
   mkdirSync(path.join(work, 'fixed', 'dir.onnx'));
   await rejects(() => exportOnnx(model, config, path.join(work, 'fixed', 'dir.onnx'), { force: true }), (e) => e instanceof OutputExistsError, 'a directory');
-  assert.equal(readdirSync(path.join(work, 'fixed')).sort(), ['dir.onnx', 'model.onnx', 'theirs.onnx'], 'no temporary file left');
+  assert.equal(readdirSync(path.join(work, 'fixed')).sort(), ['dir.onnx', 'model.onnx', 'other.onnx', 'theirs.onnx'], 'no temporary file left');
   model.dispose();
 });
 
