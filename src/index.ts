@@ -25,6 +25,8 @@ export { importTorchYolov4, TorchImportError } from './io/torch-yolov4.ts';
 export type { TorchImportOptions } from './io/torch-yolov4.ts';
 export { importDarknet, exportDarknet, DarknetCfgError, DarknetWeightsError } from './io/darknet/index.ts';
 export type { ImportDarknetOptions, ImportedDarknet, ExportedDarknet } from './io/darknet/index.ts';
+export { exportOnnx, OnnxExportError } from './io/onnx/index.ts';
+export type { ExportOnnxOptions, ExportedOnnx, OnnxOutputInfo } from './io/onnx/index.ts';
 
 // Pruning
 export { planPruning, applyPlan, formatPlan } from './prune/index.ts';

@@ -16,11 +16,12 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FUNCTIONS = [
   'selectBackend', 'buildYolov4', 'resolveConfig', 'loadConfigFile', 'loadWeights', 'saveCheckpoint', 'loadCheckpoint',
   'importTorchYolov4', 'importDarknet', 'summarizeModel', 'planPruning', 'applyPlan', 'formatPlan', 'evaluateCoco',
-  'evaluateModelOnDataset', 'predictImages', 'trainModel', 'train', 'loadDatasetConfig', 'openDataset',
+  'evaluateModelOnDataset', 'predictImages', 'trainModel', 'train', 'loadDatasetConfig', 'openDataset', 'exportOnnx',
 ] as const;
 const ERRORS = [
   'BackendError', 'ConfigError', 'CheckpointError', 'OutputExistsError', 'TorchImportError', 'DarknetCfgError',
   'DarknetWeightsError', 'CocoInputError', 'EvalImageError', 'ValidationError', 'DatasetError', 'UsageError', 'InputSizeError',
+  'OnnxExportError',
 ] as const;
 
 test('package.json main and exports point at src/index.ts', () => {

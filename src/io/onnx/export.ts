@@ -1,0 +1,166 @@
+/**
+ * exportOnnx: a YOLOv4 (ours, pruned or not, or one imported from darknet) as one .onnx file.
+ *
+ * - Input `images`: [N, channels, H, W] float32, RGB / 255 (as the tfjs model takes it, in NCHW);
+ *   N, H and W dynamic unless fixed by the options.
+ * - Outputs `output0`, `output1`, ...: the raw heads in the model's output order (YOLOv4: strides 32,
+ *   16, 8, as PyTorch's YoloBody returns them), NCHW [N, anchors * (5 + classes), H / s, W / s].
+ * - BatchNormalization is folded into the convs (foldBatchNorm: false keeps BN nodes).
+ * - Metadata: `names` (the class names, JSON), `strides` (JSON) and `config` (our config, JSON).
+ *
+ * The file is written to a temporary name beside it and renamed, so a reader never sees half a file.
+ * As for our other outputs, an existing file is replaced only when it is an earlier export of ours
+ * (its producer_name) and `force` is set.
+ */
+import { promises as fs } from 'node:fs';
+import { endianness } from 'node:os';
+import * as path from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import type { Yolov4Config } from '../../model/config.ts';
+import { foldBatchNorm } from '../../speed/fold-bn.ts';
+import { UsageError } from '../../util/errors.ts';
+import { OutputExistsError } from '../checkpoint.ts';
+import { buildOnnxGraph, ONNX_INPUT_NAME, type OnnxOutputInfo } from './build-graph.ts';
+import { OnnxExportError } from './errors.ts';
+import { encodeModel, MODEL_PRODUCER_NAME_FIELD } from './proto.ts';
+import { readLeadingString, type ProtoMessage } from './protobuf.ts';
+
+export const ONNX_PRODUCER_NAME = 'yolo4-prune';
+export const DEFAULT_ONNX_OPSET = 13;
+/** Opsets whose operators we write have the meaning we use (checked against onnxruntime 13 and 18). */
+export const MAX_ONNX_OPSET = 21;
+
+export interface ExportOnnxOptions {
+  /** ONNX opset, 13 (default) to 21. From 18 on, Mish is ONNX's Mish operator. */
+  opset?: number;
+  /** Fold BatchNormalization into the preceding convs (default true). */
+  foldBatchNorm?: boolean;
+  /** A fixed batch size instead of a dynamic one. */
+  batchSize?: number;
+  /** A fixed input size (side, or [height, width]) instead of dynamic H and W. */
+  imageSize?: number | [number, number];
+  /** Replace an earlier ONNX export of ours at the path (never any other file). */
+  force?: boolean;
+}
+
+export interface ExportedOnnx {
+  path: string;
+  opset: number;
+  bytes: number;
+  input: { name: string; channels: number };
+  outputs: OnnxOutputInfo[];
+  nodes: number;
+}
+
+/** The ONNX IR version that goes with an opset (onnx's release table). */
+function irVersionFor(opset: number): number {
+  if (opset <= 14) return 7;
+  if (opset <= 18) return 8;
+  if (opset <= 20) return 9;
+  return 10;
+}
+
+const MAX_PROTO_BYTES = 2 ** 31 - 1; // protobuf's limit; larger models need ONNX external data
+
+function checkOptions(o: ExportOnnxOptions): { opset: number; imageSize?: [number, number] } {
+  const opset = o.opset ?? DEFAULT_ONNX_OPSET;
+  if (!Number.isInteger(opset) || opset < DEFAULT_ONNX_OPSET || opset > MAX_ONNX_OPSET) {
+    throw new UsageError(`ONNX opset must be an integer from ${DEFAULT_ONNX_OPSET} to ${MAX_ONNX_OPSET}, got ${o.opset}`);
+  }
+  const positive = (v: number) => Number.isInteger(v) && v > 0;
+  if (o.batchSize !== undefined && !positive(o.batchSize)) throw new UsageError(`ONNX batch size must be a positive integer, got ${o.batchSize}`);
+  const imageSize: [number, number] | undefined = typeof o.imageSize === 'number' ? [o.imageSize, o.imageSize] : o.imageSize;
+  if (imageSize && !(imageSize.length === 2 && imageSize.every(positive))) {
+    throw new UsageError(`ONNX image size must be a positive integer or [height, width], got ${JSON.stringify(o.imageSize)}`);
+  }
+  return { opset, imageSize };
+}
+
+/** Refuses a path that holds anything but an earlier export of ours (and that one without force). */
+async function checkTarget(file: string, force: boolean): Promise<void> {
+  const st = await fs.lstat(file).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    throw e;
+  });
+  if (st === null) return;
+  if (!st.isFile()) throw new OutputExistsError(`"${file}" exists and is not a file: refusing to replace it; give another path`);
+  const fh = await fs.open(file, 'r');
+  let producer: string | undefined;
+  try {
+    const head = Buffer.alloc(256);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    producer = readLeadingString(head.subarray(0, bytesRead), MODEL_PRODUCER_NAME_FIELD);
+  } finally {
+    await fh.close();
+  }
+  if (producer !== ONNX_PRODUCER_NAME) throw new OutputExistsError(`"${file}" exists and is not an ONNX export of ${ONNX_PRODUCER_NAME}: refusing to overwrite it; give another path`);
+  if (!force) throw new OutputExistsError(`"${file}" holds an earlier ONNX export: add --force to overwrite it, or give another path`);
+}
+
+/** The model's heads must be the config's: anchors per head x (5 + classes) channels each. */
+function checkHeads(config: Pick<Yolov4Config, 'anchorMask' | 'numClasses'>, outputs: OnnxOutputInfo[]): void {
+  if (outputs.length !== config.anchorMask.length) {
+    throw new OnnxExportError(`the model has ${outputs.length} outputs but its config describes ${config.anchorMask.length} heads`);
+  }
+  outputs.forEach((o, k) => {
+    const want = config.anchorMask[k].length * (5 + config.numClasses);
+    if (o.channels !== want) throw new OnnxExportError(`output ${k} (layer '${o.layer}') has ${o.channels} channels; the config's head ${k} needs ${want}`);
+  });
+}
+
+async function writeAtomically(file: string, message: ProtoMessage): Promise<void> {
+  await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+  const fh = await fs.open(tmp, 'wx');
+  try {
+    try {
+      for (let i = 0; i < message.chunks.length; i += 1024) await fh.writev(message.chunks.slice(i, i + 1024));
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export async function exportOnnx(
+  model: tf.LayersModel, config: Yolov4Config, file: string, options: ExportOnnxOptions = {},
+): Promise<ExportedOnnx> {
+  const { opset, imageSize } = checkOptions(options);
+  if (endianness() !== 'LE') throw new OnnxExportError('ONNX export needs a little-endian machine (tensor data is written as raw bytes)');
+  await checkTarget(file, Boolean(options.force));
+  const source = options.foldBatchNorm === false ? model : foldBatchNorm(model);
+  let built;
+  try {
+    built = buildOnnxGraph(source, opset, { batchSize: options.batchSize, imageSize });
+  } finally {
+    if (source !== model) source.dispose();
+  }
+  checkHeads(config, built.outputs);
+  const message = encodeModel({
+    irVersion: irVersionFor(opset),
+    opset,
+    producerName: ONNX_PRODUCER_NAME,
+    docString: `${config.name}: input ${ONNX_INPUT_NAME} [N, C, H, W] float32 RGB / 255; outputs the raw heads, NCHW [N, anchors * (5 + classes), H / stride, W / stride]`,
+    metadata: {
+      names: JSON.stringify(config.classNames),
+      strides: JSON.stringify(built.outputs.map((o) => o.stride)),
+      config: JSON.stringify(config),
+    },
+    graph: built.graph,
+  });
+  if (message.length > MAX_PROTO_BYTES) {
+    throw new OnnxExportError(`the ONNX model would be ${message.length} bytes, over protobuf's 2 GiB limit (external data is not supported)`);
+  }
+  await writeAtomically(file, message);
+  return {
+    path: file,
+    opset,
+    bytes: message.length,
+    input: { name: ONNX_INPUT_NAME, channels: built.graph.inputs[0].dims[1] as number },
+    outputs: built.outputs,
+    nodes: built.graph.nodes.length,
+  };
+}
