@@ -44,7 +44,8 @@ export { Detector, InputSizeError } from './predict/detector.ts';
 export type { DetectorConfig, DetectorOptions } from './predict/detector.ts';
 
 // Training
-export { trainModel, trainModel as train, ValidationError } from './train/trainer.ts';
+export { trainModel, trainModel as train } from './train/trainer.ts';
+export { ValidationError, TrainOptionError, TrainingDivergedError, TrainStateMismatchError, LossInputError } from './train/errors.ts';
 export type { TrainHooks, TrainResult, TrainRun } from './train/trainer.ts';
 
 // Datasets

@@ -9,7 +9,8 @@ import { loadDatasetConfig, openDataset } from '../src/data/dataset-config.ts';
 import { buildYolov4 } from '../src/model/yolov4.ts';
 import { resolveConfig } from '../src/model/config.ts';
 import { resolveTrainSettings } from '../src/train/settings.ts';
-import { trainModel, ValidationError, type TrainingState } from '../src/train/trainer.ts';
+import { trainModel, type TrainingState } from '../src/train/trainer.ts';
+import { ValidationError } from '../src/train/errors.ts';
 import { readCheckpointMeta } from '../src/io/checkpoint.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'yolo4-train-val-'));

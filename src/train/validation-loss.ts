@@ -1,0 +1,24 @@
+/** The mean YOLO loss over (a limited part of) the validation set, without augmentation. */
+import * as tf from '@tensorflow/tfjs';
+import { createLoader } from '../data/loader.ts';
+import type { Dataset } from '../data/types.ts';
+import { yoloLoss, type YoloLossOptions } from './loss.ts';
+import type { TrainSettings } from './settings.ts';
+
+export async function validationLoss(model: tf.LayersModel, valSet: Dataset, lossOpts: YoloLossOptions, s: TrainSettings, warn: (m: string) => void): Promise<number> {
+  const loader = createLoader(valSet, { batchSize: s.batchSize, inputSize: s.inputSize, augment: false, shuffle: false, seed: 0, skipBad: s.skipBad, warn });
+  let sum = 0;
+  let n = 0;
+  const limit = s.valLimit > 0 ? Math.ceil(s.valLimit / s.batchSize) : Infinity;
+  for await (const batch of loader.epoch(0)) {
+    if (batch.index >= limit) {
+      batch.images.dispose();
+      break;
+    }
+    const l = tf.tidy(() => yoloLoss(model.predict(batch.images) as tf.Tensor[], batch.targets, lossOpts).total.dataSync()[0]);
+    batch.images.dispose();
+    sum += l;
+    n += 1;
+  }
+  return sum / Math.max(1, n);
+}
