@@ -27,7 +27,7 @@ export { importDarknet, exportDarknet, DarknetCfgError, DarknetWeightsError } fr
 export type { ImportDarknetOptions, ImportedDarknet, ExportedDarknet } from './io/darknet/index.ts';
 
 // Pruning
-export { planPruning, applyPlan, formatPlan } from './prune/index.ts';
+export { planPruning, applyPlan, formatPlan, PruneOptionError, PruneGraphError } from './prune/index.ts';
 export type { PlanOptions } from './prune/index.ts';
 
 // Evaluation

@@ -4,6 +4,7 @@
  * were made in and why some of them must keep their width.
  */
 import type { ChannelSpace } from './types.ts';
+import { PruneGraphError } from './errors.ts';
 
 export interface AtomClasses {
   /** Class id of every atom: dense ids in order of the smallest atom of each class. */
@@ -35,7 +36,7 @@ export class AtomTable {
 
   /** Tie channel i of `a` to channel i of `b`; `where` names the layer in the width-mismatch error. */
   unionArrays(a: number[], b: number[], where: string): void {
-    if (a.length !== b.length) throw new Error(`${where}: channel widths differ (${a.length} vs ${b.length})`);
+    if (a.length !== b.length) throw new PruneGraphError(`${where}: channel widths differ (${a.length} vs ${b.length})`);
     for (let i = 0; i < a.length; i++) this.union(a[i], b[i]);
   }
 

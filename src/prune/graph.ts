@@ -17,6 +17,7 @@ import { functionalConfig, outputShapes, type Shape } from '../model/topology.ts
 import type { Barrier, ChannelSpace, DependencyGraph, Dim, GraphLayer, GraphMember, TensorKey, WeightInfo } from './types.ts';
 import { AtomTable, repeatEach } from './atoms.ts';
 import { findOutputProducers } from './output-producers.ts';
+import { PruneGraphError } from './errors.ts';
 
 export interface GraphOptions {
   /** Extra layer class names to treat as channel-wise pass-through (custom element-wise layers). */
@@ -68,7 +69,7 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
       const inKeys = node.map(([l, n, t]) => {
         const k = key(l, n, t);
         if (!(k in tensors)) {
-          throw new Error(`layer '${name}' reads '${l}' (node ${n}, tensor ${t}), which is not defined before it`);
+          throw new PruneGraphError(`layer '${name}' reads '${l}' (node ${n}, tensor ${t}), which is not defined before it`);
         }
         (consumers[k] ??= []).push(name);
         return k;
@@ -89,7 +90,7 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
       };
       const width = (s: Shape) => {
         const c = s[s.length - 1];
-        if (typeof c !== 'number') throw new Error(`layer '${name}' (${className}): unknown channel count in shape ${JSON.stringify(s)}`);
+        if (typeof c !== 'number') throw new PruneGraphError(`layer '${name}' (${className}): unknown channel count in shape ${JSON.stringify(s)}`);
         return c;
       };
 
@@ -187,7 +188,7 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
           ins.forEach((a) => {
             if (a.length === w) return;
             if (a.length === 1) fix(a, `are broadcast over all channels by '${name}' (${className})`);
-            else throw new Error(`layer '${name}' (${className}): inputs have ${ins.map((x) => x.length).join(' vs ')} channels`);
+            else throw new PruneGraphError(`layer '${name}' (${className}): inputs have ${ins.map((x) => x.length).join(' vs ')} channels`);
           });
           for (const a of full.slice(1)) unionArrays(full[0], a, `layer '${name}' (${className})`);
           setOut(full[0], 0, inSegs[ins.indexOf(full[0])]);
@@ -219,7 +220,7 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
           const groupId = Number(config.groupId ?? 0);
           const a = ins[0];
           if (!(Number.isInteger(groups) && groups >= 1 && Number.isInteger(groupId) && groupId >= 0 && groupId < groups) || a.length % groups !== 0) {
-            throw new Error(`layer '${name}' (${className}): cannot take group ${groupId} of ${groups} from ${a.length} channels`);
+            throw new PruneGraphError(`layer '${name}' (${className}): cannot take group ${groupId} of ${groups} from ${a.length} channels`);
           }
           const part = a.length / groups;
           for (let g = 1; g < groups; g++) for (let j = 0; j < part; j++) union(a[j], a[g * part + j]);
