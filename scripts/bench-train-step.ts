@@ -17,7 +17,7 @@ import { buildYolov4 } from '../src/model/yolov4.ts';
 import { installSpeedups } from '../src/speed/install.ts';
 import { enableWasmThreads } from '../src/speed/wasm-threads.ts';
 import { DEFAULT_OPTIMIZER, Optimizer } from '../src/train/optimizer.ts';
-import { trainStep } from '../src/train/trainer.ts';
+import { trainStep } from '../src/train/train-step.ts';
 
 const argv = await yargs(hideBin(process.argv))
   .scriptName('bench-train-step')

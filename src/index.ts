@@ -29,7 +29,7 @@ export { exportOnnx, OnnxExportError } from './io/onnx/index.ts';
 export type { ExportOnnxOptions, ExportedOnnx, OnnxOutputInfo } from './io/onnx/index.ts';
 
 // Pruning
-export { planPruning, applyPlan, formatPlan } from './prune/index.ts';
+export { planPruning, applyPlan, formatPlan, PruneOptionError, PruneGraphError } from './prune/index.ts';
 export type { PlanOptions } from './prune/index.ts';
 
 // Evaluation
@@ -53,7 +53,8 @@ export type { ResizeMode } from './image/geometry.ts';
 export type { ImageInput, RawImage, RgbImage } from './image/rgb.ts';
 
 // Training
-export { trainModel, trainModel as train, ValidationError } from './train/trainer.ts';
+export { trainModel, trainModel as train } from './train/trainer.ts';
+export { ValidationError, TrainOptionError, TrainingDivergedError, TrainStateMismatchError, LossInputError } from './train/errors.ts';
 export type { TrainHooks, TrainResult, TrainRun } from './train/trainer.ts';
 
 // Datasets

@@ -56,7 +56,7 @@ test('bad input gives one clear line and a non-zero exit', () => {
   assert.match(r.err, /os\.system/);
   assert.not.ok(existsSync(path.join(work, 'pwned')));
   r = yolo4('prune', '--weights', path.join(work, 'small'), '--layer', 'conv9.0', '--amount', '0.5', '--dry-run');
-  assert.is(r.code, 1);
+  assert.is(r.code, 2); // a layer name that names nothing prunable is a usage error (PruneOptionError)
   assert.match(r.err, /conv9\.0/);
   r = yolo4('prune', '--weights', path.join(work, 'small'));
   assert.is(r.code, 2);

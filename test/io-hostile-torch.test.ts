@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { parseTorchBytes, TorchFormatError } from '../src/io/torch/index.ts';
-import { MAX_LONG_BYTES, unpickle, type PickleHooks } from '../src/io/torch/pickle.ts';
+import { unpickle } from '../src/io/torch/pickle.ts';
+import type { PickleHooks } from '../src/io/torch/pickle-hooks.ts';
+import { MAX_LONG_BYTES } from '../src/io/torch/pickle-reader.ts';
 import { f32Bytes, legacyStream, PickleWriter, stateDictPickle, torchZip, writeTensor } from './fixtures/torch/pickle-builder.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'io-hostile-torch-'));

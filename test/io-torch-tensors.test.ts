@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseTorchBytes, toFloat32, TorchFormatError, type TorchTensor } from '../src/io/torch/index.ts';
 import { PyInstance } from '../src/io/torch/objects.ts';
-import { PyDict, PyList, PySet, PyTuple, unpickle, type PyValue } from '../src/io/torch/pickle.ts';
+import { unpickle } from '../src/io/torch/pickle.ts';
+import { PyDict, PyList, PySet, PyTuple, type PyValue } from '../src/io/torch/pickle-values.ts';
 import { TorchPicklePolicy } from '../src/io/torch/policy.ts';
 import {
   f32Bytes,

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { asTensor, convGeometry, TapReader, toNHWC, type Pad } from './conv-taps.ts';
+import { backpropGeometry, checkDyShape, type ConvBackpropAttrs } from './backprop-attrs.ts';
+import { asTensor, TapReader, toNHWC } from './conv-taps.ts';
 
 /**
  * Conv2DBackpropFilter (the weight gradient of conv2d) built only from ops the wasm backend has,
@@ -16,14 +17,8 @@ import { asTensor, convGeometry, TapReader, toNHWC, type Pad } from './conv-taps
  */
 
 /** The attributes tfjs passes to Conv2DBackpropFilter (shared with src/speed's faster variant). */
-export interface ConvBackpropFilterAttrs {
-  strides: number | [number, number];
-  pad: Pad;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+export interface ConvBackpropFilterAttrs extends ConvBackpropAttrs {
   filterShape: [number, number, number, number];
-  /** Not passed by tfjs (its conv2d gradient refuses dilations > 1), honoured if a caller does. */
-  dilations?: number | [number, number];
 }
 
 /** The weight gradient as a tensor; the caller owns it. */
@@ -32,13 +27,9 @@ export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Con
     const xh = toNHWC(x, attrs.dataFormat);
     const dyh = toNHWC(dy, attrs.dataFormat);
     const [kh, kw, inC, outC] = attrs.filterShape;
-    const g = convGeometry(xh.shape, attrs.filterShape, attrs.strides, attrs.dilations, attrs.pad,
-      attrs.dimRoundingMode, false);
+    const g = backpropGeometry(xh.shape, attrs.filterShape, attrs, false);
     if (g.inChannels !== inC) throw new Error(`input has ${g.inChannels} channels, filterShape says ${inC}`);
-    const want = [g.batch, g.outHeight, g.outWidth, outC];
-    if (dyh.shape.some((d, k) => d !== want[k])) {
-      throw new Error(`dy has shape [${dyh.shape}], expected [${want}] for this conv`);
-    }
+    checkDyShape(dyh, g, outC, 'conv');
     const rows = g.batch * g.outHeight * g.outWidth;
     const reader = new TapReader(xh, g);
     const dy2 = tf.reshape(dyh, [rows, outC]);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { asTensor, convGeometry, toNHWC, type Pad } from './conv-taps.ts';
+import { backpropGeometry, checkDyShape, type ConvBackpropAttrs } from './backprop-attrs.ts';
+import { asTensor, toNHWC } from './conv-taps.ts';
 import { cropToInput, spreadAndPad } from './transposed-conv.ts';
 
 /**
@@ -8,13 +9,8 @@ import { cropToInput, spreadAndPad } from './transposed-conv.ts';
  * YOLO-like layers, scripts/bench-backprop-filter.ts), so this one replaces it on wasm.
  */
 
-interface Attrs {
-  strides: number | [number, number];
-  pad: Pad;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface Attrs extends ConvBackpropAttrs {
   inputShape: [number, number, number, number];
-  dilations?: number | [number, number];
 }
 
 /** dL/dx for y = conv2d(x, filter); the caller owns the result. */
@@ -25,12 +21,8 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, attrs:
     const s = attrs.inputShape;
     const xShape = nchw ? [s[0], s[2], s[3], s[1]] : s;
     const outC = filter.shape[3];
-    const g = convGeometry(xShape, filter.shape, attrs.strides, attrs.dilations, attrs.pad,
-      attrs.dimRoundingMode, false);
-    const want = [g.batch, g.outHeight, g.outWidth, outC];
-    if (dyh.shape.some((d, k) => d !== want[k])) {
-      throw new Error(`dy has shape [${dyh.shape}], expected [${want}] for this conv`);
-    }
+    const g = backpropGeometry(xShape, filter.shape, attrs, false);
+    checkDyShape(dyh, g, outC, 'conv');
     const stride1 = g.strideHeight === 1 && g.strideWidth === 1;
     let dx: tf.Tensor4D;
     if (stride1 && g.filterHeight === 1 && g.filterWidth === 1 && g.padTop + g.padBottom + g.padLeft + g.padRight === 0) {

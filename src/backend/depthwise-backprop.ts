@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { asTensor, convGeometry, TapReader, type Pad } from './conv-taps.ts';
+import { backpropGeometry, checkDyShape, type ConvBackpropAttrs } from './backprop-attrs.ts';
+import { asTensor, TapReader } from './conv-taps.ts';
 import { cropToInput, spreadAndPad } from './transposed-conv.ts';
 
 /**
@@ -8,22 +9,17 @@ import { cropToInput, spreadAndPad } from './transposed-conv.ts';
  * Shapes: x [N,H,W,C], filter [kh,kw,C,mult], dy [N,outH,outW,C*mult] (output channel c*mult+m).
  */
 
-interface Attrs {
-  strides: number | [number, number];
-  dilations?: number | [number, number];
-  pad: Pad;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
+type Shape4 = [number, number, number, number];
+/** dataFormat is NHWC for these kernels (tfjs's depthwise conv has no NCHW). */
+type FilterGradAttrs = ConvBackpropAttrs & { filterShape: Shape4 };
+type InputGradAttrs = ConvBackpropAttrs & { inputShape: Shape4 };
 
 /** dW[i,j,c,m] = sum over batch and output positions of X_ij[..., c] * dY[..., c*mult + m]. */
-export function depthwiseBackpropFilter(
-  x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Attrs & { filterShape: [number, number, number, number] },
-): tf.Tensor4D {
+export function depthwiseBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: FilterGradAttrs): tf.Tensor4D {
   return tf.tidy(() => {
     const [kh, kw, inC, mult] = attrs.filterShape;
-    const g = convGeometry(x.shape, attrs.filterShape, attrs.strides, attrs.dilations, attrs.pad,
-      attrs.dimRoundingMode, true);
-    checkDy(dy, [g.batch, g.outHeight, g.outWidth, inC * mult]);
+    const g = backpropGeometry(x.shape, attrs.filterShape, attrs, true);
+    checkDyShape(dy, g, inC * mult, 'depthwise conv');
     const rows = g.batch * g.outHeight * g.outWidth;
     const reader = new TapReader(x, g);
     const dy3 = tf.reshape(dy, [rows, inC, mult]);
@@ -42,15 +38,12 @@ export function depthwiseBackpropFilter(
  * dX as a stride-1 depthwise conv of the spread dY with the flipped filter (see transposed-conv.ts);
  * output channel c*mult+m then holds channel c's share from multiplier m, summed here.
  */
-export function depthwiseBackpropInput(
-  dy: tf.Tensor4D, filter: tf.Tensor4D, attrs: Attrs & { inputShape: [number, number, number, number] },
-): tf.Tensor4D {
+export function depthwiseBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, attrs: InputGradAttrs): tf.Tensor4D {
   return tf.tidy(() => {
     const [kh, kw, inC, mult] = filter.shape;
-    const g = convGeometry(attrs.inputShape, filter.shape, attrs.strides, attrs.dilations, attrs.pad,
-      attrs.dimRoundingMode, true);
+    const g = backpropGeometry(attrs.inputShape, filter.shape, attrs, true);
     const cm = inC * mult;
-    checkDy(dy, [g.batch, g.outHeight, g.outWidth, cm]);
+    checkDyShape(dy, g, cm, 'depthwise conv');
     const upPadded = spreadAndPad(dy, g);
     const flipped = tf.reshape(tf.reverse(filter, [0, 1]), [kh, kw, cm, 1]);
     let dxp: tf.Tensor4D = tf.depthwiseConv2d(upPadded, flipped as tf.Tensor4D, 1, 'valid', 'NHWC',
@@ -63,16 +56,10 @@ export function depthwiseBackpropInput(
   });
 }
 
-function checkDy(dy: tf.Tensor, want: number[]): void {
-  if (dy.shape.length !== 4 || dy.shape.some((d, k) => d !== want[k])) {
-    throw new Error(`dy has shape [${dy.shape}], expected [${want}] for this depthwise conv`);
-  }
-}
-
 export const depthwiseBackpropFilterKernel: tf.KernelFunc = ({ inputs, attrs }) => tf.tidy(() =>
   depthwiseBackpropFilter(asTensor<tf.Rank.R4>(inputs.x, 'x'), asTensor<tf.Rank.R4>(inputs.dy, 'dy'),
-    attrs as unknown as Attrs & { filterShape: [number, number, number, number] }));
+    attrs as unknown as FilterGradAttrs));
 
 export const depthwiseBackpropInputKernel: tf.KernelFunc = ({ inputs, attrs }) => tf.tidy(() =>
   depthwiseBackpropInput(asTensor<tf.Rank.R4>(inputs.dy, 'dy'), asTensor<tf.Rank.R4>(inputs.filter, 'filter'),
-    attrs as unknown as Attrs & { inputShape: [number, number, number, number] }));
+    attrs as unknown as InputGradAttrs));

@@ -14,95 +14,14 @@
  * - accumulate sorts all images' detections by score with a stable sort in ascending image id order.
  */
 import { accumulateCategory, AccumulateScratch, type CategoryDetections } from './coco-accumulate.ts';
+import { CategoryBuffers } from './coco-category-buffers.ts';
+import { detectionColumns, groundTruthColumns } from './coco-columns.ts';
 import { bboxIouMatrix, matchCell, MatchScratch } from './coco-match.ts';
+import { buildParams } from './coco-params.ts';
 import { countingSortBy, iota, stableSortDesc } from './coco-sort.ts';
 import { perClassAP, summarizeStats } from './coco-summarize.ts';
-import {
-  DEFAULT_AREA_LBL,
-  DEFAULT_AREA_RNG,
-  DEFAULT_IOU_THRS,
-  DEFAULT_MAX_DETS,
-  DEFAULT_REC_THRS,
-  type CocoDetection,
-  type CocoEvalDims,
-  type CocoEvalOptions,
-  type CocoEvalParams,
-  type CocoEvalResult,
-  type CocoGroundTruth,
-} from './coco-types.ts';
+import type { CocoDetection, CocoEvalDims, CocoEvalOptions, CocoEvalResult, CocoGroundTruth } from './coco-types.ts';
 import { validateDetections, validateGroundTruth } from './coco-validate.ts';
-
-function truthy(v: unknown): boolean {
-  return v === true || (typeof v === 'number' && v !== 0);
-}
-
-function buildParams(gt: CocoGroundTruth, opts: CocoEvalOptions): CocoEvalParams {
-  const iouThrs = opts.iouThrs ? [...opts.iouThrs] : [...DEFAULT_IOU_THRS];
-  if (iouThrs.length === 0 || iouThrs.some((t) => !Number.isFinite(t))) {
-    throw new RangeError(`evaluateCoco: iouThrs must be a non-empty list of finite numbers, got [${iouThrs.join(', ')}]`);
-  }
-  // p.maxDets = sorted(p.maxDets)
-  const maxDets = [...(opts.maxDets ?? DEFAULT_MAX_DETS)].sort((a, b) => a - b);
-  if (maxDets.length === 0 || maxDets.some((m) => !Number.isInteger(m) || m < 0)) {
-    throw new RangeError(`evaluateCoco: maxDets must be a non-empty list of non-negative integers, got [${maxDets.join(', ')}]`);
-  }
-  // p.imgIds = list(np.unique(p.imgIds)); p.catIds = list(np.unique(p.catIds))
-  const imgIds = [...new Set(gt.images.map((im) => im.id))].sort((a, b) => a - b);
-  const names = new Map<number, string>();
-  for (const c of gt.categories) names.set(c.id, c.name);
-  const catIds = [...names.keys()].sort((a, b) => a - b);
-  return {
-    imgIds,
-    catIds,
-    catNames: catIds.map((id) => names.get(id)!),
-    iouThrs,
-    recThrs: [...DEFAULT_REC_THRS],
-    maxDets,
-    areaRng: DEFAULT_AREA_RNG.map(([lo, hi]) => [lo, hi] as [number, number]),
-    areaRngLbl: [...DEFAULT_AREA_LBL],
-    useCats: opts.useCats ?? true,
-  };
-}
-
-/** Growable per-category buffers. */
-class CategoryBuffers {
-  scores = new Float64Array(0);
-  rank = new Int32Array(0);
-  state = new Uint8Array(0);
-  ious = new Float64Array(0);
-  gIgnoreBase = new Uint8Array(0);
-  gIgnore = new Uint8Array(0);
-  gCrowd = new Uint8Array(0);
-  gIdNZ = new Uint8Array(0);
-  gArea = new Float64Array(0);
-  dOutside = new Uint8Array(0);
-  dArea = new Float64Array(0);
-
-  ensureDets(n: number, stateSize: number): void {
-    if (this.scores.length < n) {
-      this.scores = new Float64Array(n);
-      this.rank = new Int32Array(n);
-    }
-    if (this.state.length < stateSize) this.state = new Uint8Array(stateSize);
-  }
-
-  ensureCell(D: number, G: number): void {
-    if (this.ious.length < D * G) this.ious = new Float64Array(Math.max(D * G, this.ious.length * 2));
-    if (this.gIgnore.length < G) {
-      const n = Math.max(G, this.gIgnore.length * 2);
-      this.gIgnoreBase = new Uint8Array(n);
-      this.gIgnore = new Uint8Array(n);
-      this.gCrowd = new Uint8Array(n);
-      this.gIdNZ = new Uint8Array(n);
-      this.gArea = new Float64Array(n);
-    }
-    if (this.dOutside.length < D) {
-      const n = Math.max(D, this.dOutside.length * 2);
-      this.dOutside = new Uint8Array(n);
-      this.dArea = new Float64Array(n);
-    }
-  }
-}
 
 /**
  * COCO bbox evaluation numerically identical to pycocotools' COCOeval (evaluate, accumulate,
@@ -131,56 +50,10 @@ export function evaluateCoco(gt: CocoGroundTruth, dets: CocoDetection[], opts: C
   const catIndex = new Map<number, number>();
   catIds.forEach((id, i) => catIndex.set(id, i));
 
-  // ---- ground truth (only annotations on evaluated images and categories) ----
-  const anns = gt.annotations;
-  let nG = 0;
-  const keepG = new Int32Array(anns.length);
-  for (let i = 0; i < anns.length; i++) {
-    const a = anns[i];
-    if (imgIndex.has(a.image_id) && catIndex.has(a.category_id)) keepG[nG++] = i;
-  }
-  const gBox = new Float64Array(nG * 4);
-  const gArea = new Float64Array(nG);
-  const gCrowd = new Uint8Array(nG);
-  const gIgn = new Uint8Array(nG);
-  const gIdNZ = new Uint8Array(nG);
-  const gImg = new Int32Array(nG);
-  const gCat = new Int32Array(nG);
-  for (let j = 0; j < nG; j++) {
-    const a = anns[keepG[j]];
-    const b = a.bbox;
-    gBox[j * 4] = b[0]; gBox[j * 4 + 1] = b[1]; gBox[j * 4 + 2] = b[2]; gBox[j * 4 + 3] = b[3];
-    gArea[j] = a.area;
-    const crowd = truthy(a.iscrowd);
-    gCrowd[j] = crowd ? 1 : 0;
-    gIgn[j] = crowd || (honorIgnore && truthy(a.ignore)) ? 1 : 0;
-    gIdNZ[j] = a.id !== 0 ? 1 : 0;
-    gImg[j] = imgIndex.get(a.image_id)!;
-    gCat[j] = catIndex.get(a.category_id)!;
-  }
-
-  // ---- detections (loadRes: area = w * h) ----
-  const nD = dets.length;
-  const dBox = new Float64Array(nD * 4);
-  const dArea = new Float64Array(nD);
-  const dScore = new Float64Array(nD);
-  const dImg = new Int32Array(nD);
-  const dCat = new Int32Array(nD);
-  for (let i = 0; i < nD; i++) {
-    const d = dets[i];
-    const b = d.bbox;
-    dBox[i * 4] = b[0]; dBox[i * 4 + 1] = b[1]; dBox[i * 4 + 2] = b[2]; dBox[i * 4 + 3] = b[3];
-    dArea[i] = b[2] * b[3];
-    dScore[i] = d.score;
-    const ii = imgIndex.get(d.image_id);
-    const ci = catIndex.get(d.category_id);
-    if (ii === undefined || ci === undefined) {
-      // only reachable with skipValidation
-      throw new RangeError(`detections[${i}]: image_id ${d.image_id} / category_id ${d.category_id} not in the ground truth`);
-    }
-    dImg[i] = ii;
-    dCat[i] = ci;
-  }
+  // ---- ground truth (only annotations on evaluated images and categories) and detections ----
+  const { n: nG, box: gBox, area: gArea, crowd: gCrowd, ignore: gIgn, idNonZero: gIdNZ, img: gImg, cat: gCat } =
+    groundTruthColumns(gt, imgIndex, catIndex, honorIgnore);
+  const { n: nD, box: dBox, area: dArea, score: dScore, img: dImg, cat: dCat } = detectionColumns(dets, imgIndex, catIndex);
 
   // ---- group into (category, image) cells, keeping file order inside a cell ----
   // useCats: order by (cat, img); otherwise by (img, cat) with one cell per image, so that a cell

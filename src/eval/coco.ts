@@ -7,6 +7,9 @@
  *   coco-validate.ts   validateGroundTruth / validateDetections
  *   coco-io.ts         loadCocoJson / loadGroundTruth / loadDetections
  *   coco-evaluate.ts   evaluateCoco: grouping per category and image, orchestration
+ *   coco-params.ts     buildParams: thresholds, maxDets, sorted image and category ids
+ *   coco-columns.ts    ground truth and detections as typed-array columns
+ *   coco-category-buffers.ts  scratch arrays reused from category to category
  *   coco-match.ts      box IoU (with crowd) and the greedy per-image matching (evaluateImg)
  *   coco-accumulate.ts precision/recall accumulation per category (accumulate)
  *   coco-summarize.ts  the 12 stats and per-class AP with numpy's summation order (summarize)

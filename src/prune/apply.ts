@@ -14,6 +14,7 @@ import { widthKey } from './layers.ts';
 import { functionalConfig, rebuildModel } from '../model/topology.ts';
 import type { PruneHistoryRecord } from '../io/checkpoint.ts';
 import type { PrunePlan } from './types.ts';
+import { PruneGraphError } from './errors.ts';
 
 /** Removed indices per layer -> weight -> axis. */
 type Cuts = Map<string, Map<string, Map<number, Set<number>>>>;
@@ -43,12 +44,12 @@ function checkPlanMatches(model: tf.LayersModel, plan: PrunePlan) {
     try {
       live = model.getLayer(layer);
     } catch {
-      throw new Error(`the plan does not fit model '${model.name}': it has no layer '${layer}' (plan made for '${plan.modelName}')`);
+      throw new PruneGraphError(`the plan does not fit model '${model.name}': it has no layer '${layer}' (plan made for '${plan.modelName}')`);
     }
     for (const w of live.weights) {
       const want = weights[shortName(w.originalName ?? w.name)];
       if (want && want.join(',') !== w.shape.join(',')) {
-        throw new Error(`the plan does not fit model '${model.name}': '${w.originalName}' has shape [${w.shape}], the plan expects [${want}]`);
+        throw new PruneGraphError(`the plan does not fit model '${model.name}': '${w.originalName}' has shape [${w.shape}], the plan expects [${want}]`);
       }
     }
   }

@@ -9,11 +9,15 @@
  * Flatten repeats the array once per spatial position, a channel split (darknet's [route] groups) takes
  * one of its G equal groups. Merges (Add, Multiply, ...), layers called more than once and channel
  * splits (channel j of every group) tie atoms (union-find): tied atoms form a class, removed together.
+ * The atom bookkeeping is atoms.ts; this file walks the layers and says which atoms each one ties.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { dimParams, isElementwiseActivation, layerKind, weightInfos } from './layers.ts';
 import { functionalConfig, outputShapes, type Shape } from '../model/topology.ts';
 import type { Barrier, ChannelSpace, DependencyGraph, Dim, GraphLayer, GraphMember, TensorKey, WeightInfo } from './types.ts';
+import { AtomTable, repeatEach } from './atoms.ts';
+import { findOutputProducers } from './output-producers.ts';
+import { PruneGraphError } from './errors.ts';
 
 export interface GraphOptions {
   /** Extra layer class names to treat as channel-wise pass-through (custom element-wise layers). */
@@ -26,40 +30,11 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
   const cfg = functionalConfig(model);
   const extra = new Set(opts.passThrough ?? []);
 
-  // Union-find over atoms.
-  const parent: number[] = [];
-  const find = (a: number): number => {
-    while (parent[a] !== a) {
-      parent[a] = parent[parent[a]];
-      a = parent[a];
-    }
-    return a;
-  };
-  const union = (a: number, b: number) => {
-    const ra = find(a);
-    const rb = find(b);
-    if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
-  };
-  const unionArrays = (a: number[], b: number[], where: string) => {
-    if (a.length !== b.length) throw new Error(`${where}: channel widths differ (${a.length} vs ${b.length})`);
-    for (let i = 0; i < a.length; i++) union(a[i], b[i]);
-  };
-
-  const spaces: ChannelSpace[] = [];
-  const newSpace = (layer: string, kind: ChannelSpace['kind'], width: number): number[] => {
-    const atoms: number[] = [];
-    for (let i = 0; i < width; i++) {
-      atoms.push(parent.length);
-      parent.push(parent.length);
-    }
-    spaces.push({ layer, kind, atoms });
-    return atoms;
-  };
-
-  const fixedAtoms = new Map<number, string>();
-  const fix = (atoms: readonly number[], reason: string) => {
-    for (const a of atoms) if (!fixedAtoms.has(a)) fixedAtoms.set(a, reason);
-  };
+  const atomTable = new AtomTable();
+  const union = (a: number, b: number) => atomTable.union(a, b);
+  const unionArrays = (a: number[], b: number[], where: string) => atomTable.unionArrays(a, b, where);
+  const newSpace = (layer: string, kind: ChannelSpace['kind'], width: number) => atomTable.newSpace(layer, kind, width);
+  const fix = (a: readonly number[], reason: string) => atomTable.fix(a, reason);
 
   const tensors: Record<TensorKey, number[]> = {};
   /** Start positions of the concatenated pieces of each tensor (0 for a tensor made in one piece). */
@@ -94,7 +69,7 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
       const inKeys = node.map(([l, n, t]) => {
         const k = key(l, n, t);
         if (!(k in tensors)) {
-          throw new Error(`layer '${name}' reads '${l}' (node ${n}, tensor ${t}), which is not defined before it`);
+          throw new PruneGraphError(`layer '${name}' reads '${l}' (node ${n}, tensor ${t}), which is not defined before it`);
         }
         (consumers[k] ??= []).push(name);
         return k;
@@ -115,7 +90,7 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
       };
       const width = (s: Shape) => {
         const c = s[s.length - 1];
-        if (typeof c !== 'number') throw new Error(`layer '${name}' (${className}): unknown channel count in shape ${JSON.stringify(s)}`);
+        if (typeof c !== 'number') throw new PruneGraphError(`layer '${name}' (${className}): unknown channel count in shape ${JSON.stringify(s)}`);
         return c;
       };
 
@@ -213,7 +188,7 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
           ins.forEach((a) => {
             if (a.length === w) return;
             if (a.length === 1) fix(a, `are broadcast over all channels by '${name}' (${className})`);
-            else throw new Error(`layer '${name}' (${className}): inputs have ${ins.map((x) => x.length).join(' vs ')} channels`);
+            else throw new PruneGraphError(`layer '${name}' (${className}): inputs have ${ins.map((x) => x.length).join(' vs ')} channels`);
           });
           for (const a of full.slice(1)) unionArrays(full[0], a, `layer '${name}' (${className})`);
           setOut(full[0], 0, inSegs[ins.indexOf(full[0])]);
@@ -245,7 +220,7 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
           const groupId = Number(config.groupId ?? 0);
           const a = ins[0];
           if (!(Number.isInteger(groups) && groups >= 1 && Number.isInteger(groupId) && groupId >= 0 && groupId < groups) || a.length % groups !== 0) {
-            throw new Error(`layer '${name}' (${className}): cannot take group ${groupId} of ${groups} from ${a.length} channels`);
+            throw new PruneGraphError(`layer '${name}' (${className}): cannot take group ${groupId} of ${groups} from ${a.length} channels`);
           }
           const part = a.length / groups;
           for (let g = 1; g < groups; g++) for (let j = 0; j < part; j++) union(a[j], a[g * part + j]);
@@ -287,23 +262,7 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
   const outputs = cfg.outputLayers.map(([l, n, t]) => key(l, n, t));
   for (const k of outputs) fix(tensors[k], `reach model output '${k.split(':')[0]}' directly (its width is fixed)`);
 
-  // Classes: dense ids in order of the smallest atom of each class.
-  const classOf: number[] = new Array(parent.length);
-  const rootClass = new Map<number, number>();
-  for (let a = 0; a < parent.length; a++) {
-    const r = find(a);
-    let c = rootClass.get(r);
-    if (c === undefined) {
-      c = rootClass.size;
-      rootClass.set(r, c);
-    }
-    classOf[a] = c;
-  }
-  const fixedReason: (string | null)[] = new Array(rootClass.size).fill(null);
-  for (const [a, reason] of fixedAtoms) {
-    const c = classOf[a];
-    if (fixedReason[c] === null) fixedReason[c] = reason;
-  }
+  const { classOf, classCount, fixedReason } = atomTable.classes();
 
   const members: GraphMember[] = [];
   for (const m of rawMembers) {
@@ -313,48 +272,20 @@ export function buildDependencyGraph(model: tf.LayersModel, opts: GraphOptions =
     members.push({ layer: m.layer, dim: m.dim, classes: m.atoms.map((a) => classOf[a]), segments: m.segments, params });
   }
 
-  // Output producers: a model output is reachable from their output through layers without weights.
-  const outputSet = new Set(outputs);
-  const outputProducers: string[] = [];
-  for (const gl of layers) {
-    if (gl.kind !== 'producer') continue;
-    const seen = new Set<string>();
-    const stack = gl.outputs.flat();
-    let reaches = false;
-    while (stack.length > 0 && !reaches) {
-      const k = stack.pop()!;
-      if (outputSet.has(k)) reaches = true;
-      for (const c of consumers[k] ?? []) {
-        const cl = byName.get(c)!;
-        if (cl.weights.length > 0 || seen.has(c)) continue;
-        seen.add(c);
-        // Follow every output of every call of the weightless consumer that reads this tensor.
-        cl.inputs.forEach((ks, i) => {
-          if (ks.includes(k)) stack.push(...cl.outputs[i]);
-        });
-      }
-    }
-    if (reaches) outputProducers.push(gl.name);
-  }
+  const outputProducers = findOutputProducers(layers, byName, consumers, outputs);
 
   return {
     modelName: cfg.name,
     layers,
     tensors,
     outputs,
-    spaces,
+    spaces: atomTable.spaces,
     classOf,
-    classCount: rootClass.size,
+    classCount,
     fixedReason,
     members,
     outputProducers,
     bnAfter,
     barriers,
   };
-}
-
-function repeatEach(arr: readonly number[], times: number): number[] {
-  const out: number[] = [];
-  for (const a of arr) for (let m = 0; m < times; m++) out.push(a);
-  return out;
 }

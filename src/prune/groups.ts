@@ -15,6 +15,7 @@
  */
 import { closeMatches, matchesPattern } from './match.ts';
 import type { DependencyGraph, Dim, GroupMember, PruneGroup } from './types.ts';
+import { PruneOptionError } from './errors.ts';
 
 export interface FindGroupsOptions {
   /** Layer names or globs whose channels are left alone, in and out (e.g. `yolo_head*`, `backbone.*`). */
@@ -146,7 +147,7 @@ function policyFixed(graph: DependencyGraph, exclude: string[], freezeOutputInpu
   for (const p of exclude) {
     const hits = graph.layers.filter((l) => matchesPattern(l.name, p));
     if (hits.length === 0) {
-      throw new Error(`exclude pattern '${p}' matches no layer of '${graph.modelName}'; close matches: ${closeMatches(p, graph.layers.map((l) => l.name)).join(', ')}`);
+      throw new PruneOptionError(`exclude pattern '${p}' matches no layer of '${graph.modelName}'; close matches: ${closeMatches(p, graph.layers.map((l) => l.name)).join(', ')}`);
     }
     for (const l of hits) {
       for (const k of [...l.inputs.flat(), ...l.outputs.flat()]) fixTensor(k, `touch excluded layer '${l.name}'`);

@@ -19,6 +19,7 @@ import { shortName } from '../model/weight-name.ts';
 import { dimParams } from './layers.ts';
 import type { DependencyGraph, GroupReduction, Importance, PruneGroup } from './types.ts';
 import { mulberry32 } from '../util/mulberry32.ts';
+import { PruneGraphError, PruneOptionError } from './errors.ts';
 
 export interface ScoreContext {
   model: tf.LayersModel;
@@ -48,7 +49,7 @@ export function scoreGroup(group: PruneGroup, ctx: ScoreContext): Float64Array {
     perProducer.push({ channels: member.channels, values });
   }
   if (perProducer.length === 0) {
-    throw new Error(`group '${group.id}': no producer can be scored with '${ctx.importance}'`);
+    throw new PruneOptionError(`group '${group.id}': no producer can be scored with '${ctx.importance}'`);
   }
   const covered = new Float64Array(group.n); // producers covering each channel
   const acc = new Float64Array(group.n);
@@ -91,12 +92,12 @@ function producerScores(name: string, ctx: ScoreContext, root: string): Float64A
     const bn = ctx.graph.bnAfter[name];
     if (!bn) {
       if (name === root && ctx.reduction === 'root') {
-        throw new Error(`importance 'bn-scale' needs a BatchNormalization right after '${name}'; use 'l1' for this layer`);
+        throw new PruneOptionError(`importance 'bn-scale' needs a BatchNormalization right after '${name}'; use 'l1' for this layer`);
       }
       return null;
     }
     const gamma = weightData(ctx.model, bn, 'gamma');
-    if (!gamma) throw new Error(`importance 'bn-scale': '${bn}' has no gamma (scale: false)`);
+    if (!gamma) throw new PruneOptionError(`importance 'bn-scale': '${bn}' has no gamma (scale: false)`);
     return Float64Array.from(gamma, Math.abs);
   }
   const stats = kernelSums(name, ctx);
@@ -120,7 +121,7 @@ function kernelSums(name: string, ctx: ScoreContext) {
   const outAxis = dimParams(gl.className, 'out', gl.weights)[0];
   const inAxis = dimParams(gl.className, 'in', gl.weights)[0];
   if (!outAxis || !inAxis || outAxis.weight !== inAxis.weight) {
-    throw new Error(`cannot score '${name}' (${gl.className}): no kernel with input and output axes`);
+    throw new PruneGraphError(`cannot score '${name}' (${gl.className}): no kernel with input and output axes`);
   }
   const shape = gl.weights.find((w) => w.name === outAxis.weight)!.shape;
   const data = weightData(ctx.model, name, outAxis.weight)!;

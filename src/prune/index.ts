@@ -22,3 +22,4 @@ export type {
   PruneGroup, PrunePlan, Strategy,
 } from './types.ts';
 export { checkExactness, type ExactnessReport } from './verify.ts';
+export { PruneOptionError, PruneGraphError } from './errors.ts';

@@ -26,6 +26,7 @@ import { scoreGroup, type ScoreContext } from './importance.ts';
 import { closeMatches, matchesPattern } from './match.ts';
 import { countToRemove, selectLowest } from './select.ts';
 import type { DependencyGraph, GroupReduction, Importance, PlannedDependency, PlannedGroup, PruneGroup, PrunePlan, Strategy } from './types.ts';
+import { PruneOptionError } from './errors.ts';
 
 export interface PlanOptions {
   /** One conv by exact name, or a module prefix that holds exactly one conv. */
@@ -72,9 +73,9 @@ export function planPruning(model: tf.LayersModel, opts: PlanOptions): PrunePlan
   const groupReduction = opts.groupReduction ?? 'root';
   const roundTo = opts.roundTo ?? 1;
   const seed = opts.seed ?? 0;
-  if (!STRATEGIES.includes(strategy)) throw new Error(`unknown strategy '${strategy}' (${STRATEGIES.join(', ')})`);
-  if (!IMPORTANCES.includes(importance)) throw new Error(`unknown importance '${importance}' (${IMPORTANCES.join(', ')})`);
-  if (!REDUCTIONS.includes(groupReduction)) throw new Error(`unknown groupReduction '${groupReduction}' (${REDUCTIONS.join(', ')})`);
+  if (!STRATEGIES.includes(strategy)) throw new PruneOptionError(`unknown strategy '${strategy}' (${STRATEGIES.join(', ')})`);
+  if (!IMPORTANCES.includes(importance)) throw new PruneOptionError(`unknown importance '${importance}' (${IMPORTANCES.join(', ')})`);
+  if (!REDUCTIONS.includes(groupReduction)) throw new PruneOptionError(`unknown groupReduction '${groupReduction}' (${REDUCTIONS.join(', ')})`);
   checkAmount('amount', opts.amount);
   for (const [k, v] of Object.entries(opts.amounts ?? {})) checkAmount(`amounts['${k}']`, v);
 
@@ -167,7 +168,7 @@ export function planPruning(model: tf.LayersModel, opts: PlanOptions): PrunePlan
 
 function checkAmount(what: string, v: number | undefined) {
   if (v === undefined) return;
-  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new Error(`${what} must be a number in [0, 1], got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new PruneOptionError(`${what} must be a number in [0, 1], got ${JSON.stringify(v)}`);
 }
 
 interface Selection {
@@ -187,7 +188,7 @@ function resolveScope(graph: DependencyGraph, groups: PruneGroup[], opts: PlanOp
     }
     return closeMatches(q, [...names]).join(', ');
   };
-  const unknown = (q: string) => new Error(`no prunable layer matches '${q}' in model '${graph.modelName}'; close matches: ${suggestions(q)}`);
+  const unknown = (q: string) => new PruneOptionError(`no prunable layer matches '${q}' in model '${graph.modelName}'; close matches: ${suggestions(q)}`);
   /** Why a producer cannot be pruned (a phrase to put after its name). */
   const explain = (name: string, g: PruneGroup | undefined) => {
     if (graph.outputProducers.includes(name)) return 'is an output layer (its output is a model output): never pruned';
@@ -202,7 +203,7 @@ function resolveScope(graph: DependencyGraph, groups: PruneGroup[], opts: PlanOp
     if (g && g.prunable) {
       if (!chosen.has(g)) chosen.set(g, name);
     } else if (strict) {
-      throw new Error(`'${name}' ${explain(name, g)}`);
+      throw new PruneOptionError(`'${name}' ${explain(name, g)}`);
     } else if (!skipped.some((s) => s.layer === name)) {
       skipped.push({ layer: name, reason: explain(name, g) });
     }
@@ -213,10 +214,10 @@ function resolveScope(graph: DependencyGraph, groups: PruneGroup[], opts: PlanOp
     let name: string | undefined = producers.find((p) => p === q);
     if (!name) {
       const exact = graph.layers.find((l) => l.name === q);
-      if (exact) throw new Error(`'${q}' is a ${exact.className}, not a conv/dense layer; name the layer that creates its channels`);
+      if (exact) throw new PruneOptionError(`'${q}' is a ${exact.className}, not a conv/dense layer; name the layer that creates its channels`);
       const under = producers.filter((p) => p.startsWith(`${q}.`));
       if (under.length > 1) {
-        throw new Error(`'${q}' holds ${under.length} prunable layers (${under.slice(0, 6).join(', ')}${under.length > 6 ? ', ...' : ''}); use layers: ['${q}.*'] or name one`);
+        throw new PruneOptionError(`'${q}' holds ${under.length} prunable layers (${under.slice(0, 6).join(', ')}${under.length > 6 ? ', ...' : ''}); use layers: ['${q}.*'] or name one`);
       }
       if (under.length === 0) throw unknown(q);
       name = under[0];
@@ -243,7 +244,7 @@ function resolveScope(graph: DependencyGraph, groups: PruneGroup[], opts: PlanOp
     }
   }
   if (opts.layer === undefined && !opts.layers && !opts.amounts && !opts.all) {
-    throw new Error('nothing to prune: give layer, layers, amounts or all');
+    throw new PruneOptionError('nothing to prune: give layer, layers, amounts or all');
   }
 
   const selected: Selection['selected'] = [];
@@ -254,7 +255,7 @@ function resolveScope(graph: DependencyGraph, groups: PruneGroup[], opts: PlanOp
       if (g.producers.some((p) => matchesPattern(p, k))) amount = v;
     }
     amount ??= opts.amount;
-    if (amount === undefined) throw new Error(`no amount for '${chosen.get(g)}': give amount or a matching amounts key`);
+    if (amount === undefined) throw new PruneOptionError(`no amount for '${chosen.get(g)}': give amount or a matching amounts key`);
     selected.push({ group: g, amount });
   }
   return { selected, skipped };

@@ -9,15 +9,16 @@
  * Which: the lowest scores. Ties are broken by channel index: among equal scores the LOWER index is
  * removed first (a stable ascending sort by score), so plans are deterministic.
  */
+import { PruneOptionError } from './errors.ts';
 
 export function countToRemove(n: number, amount: number, opts: { roundTo?: number; fixed?: number; minChannels?: number } = {}): number {
-  if (!(amount >= 0 && amount <= 1)) throw new Error(`amount must be in [0, 1], got ${amount}`);
+  if (!(amount >= 0 && amount <= 1)) throw new PruneOptionError(`amount must be in [0, 1], got ${amount}`);
   const fixed = opts.fixed ?? 0;
   const candidates = n - fixed;
   const K = opts.roundTo ?? 1;
-  if (!Number.isInteger(K) || K < 1) throw new Error(`roundTo must be a positive integer, got ${K}`);
+  if (!Number.isInteger(K) || K < 1) throw new PruneOptionError(`roundTo must be a positive integer, got ${K}`);
   const floor = opts.minChannels ?? 1;
-  if (!Number.isInteger(floor) || floor < 1) throw new Error(`minChannels must be a positive integer, got ${floor}`);
+  if (!Number.isInteger(floor) || floor < 1) throw new PruneOptionError(`minChannels must be a positive integer, got ${floor}`);
   let k = Math.floor(amount * n + 1e-9);
   k = Math.min(k, n - Math.max(1, floor), candidates);
   if (k <= 0) return 0; // roundTo only adjusts groups that lose channels

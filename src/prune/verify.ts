@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { applyPlan, silenceChannels } from './apply.ts';
 import type { PrunePlan } from './types.ts';
+import { PruneGraphError } from './errors.ts';
 
 export interface ExactnessReport {
   /** Largest |pruned - silenced| over all outputs. */
@@ -26,7 +27,7 @@ export function checkExactness(model: tf.LayersModel, plan: PrunePlan, input: tf
       let maxAbs = 0;
       a.forEach((x, i) => {
         if (x.shape.join(',') !== b[i].shape.join(',')) {
-          throw new Error(`output ${i}: shape [${b[i].shape}] after pruning, [${x.shape}] before`);
+          throw new PruneGraphError(`output ${i}: shape [${b[i].shape}] after pruning, [${x.shape}] before`);
         }
         maxAbsDiff = Math.max(maxAbsDiff, tf.max(tf.abs(tf.sub(x, b[i]))).dataSync()[0]);
         maxAbs = Math.max(maxAbs, tf.max(tf.abs(x)).dataSync()[0]);

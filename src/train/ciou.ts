@@ -21,6 +21,7 @@
  * eps guards are absolute, so use units in which real boxes are much larger than eps (1e-6).
  */
 import * as tf from '@tensorflow/tfjs';
+import { LossInputError, TrainOptionError } from './errors.ts';
 
 export type IouKind = 'iou' | 'giou' | 'diou' | 'ciou';
 
@@ -43,7 +44,7 @@ interface Corners {
 }
 
 function corners(box: tf.Tensor): Corners {
-  if (box.shape[box.rank - 1] !== 4) throw new Error(`box tensors need 4 values (cx, cy, w, h) in the last axis, got shape [${box.shape}]`);
+  if (box.shape[box.rank - 1] !== 4) throw new LossInputError(`box tensors need 4 values (cx, cy, w, h) in the last axis, got shape [${box.shape}]`);
   const [cx, cy, w, h] = tf.unstack(box, box.rank - 1);
   const hw = tf.div(w, 2);
   const hh = tf.div(h, 2);
@@ -76,7 +77,7 @@ export function boxIou(a: tf.Tensor, b: tf.Tensor, kind: IouKind = 'iou', opts: 
     const c2 = tf.add(tf.square(ew), tf.square(eh));
     const diou = tf.sub(iou, tf.div(rho2, tf.maximum(c2, eps)));
     if (kind === 'diou') return diou;
-    if (kind !== 'ciou') throw new Error(`unknown IoU kind "${kind as string}"`);
+    if (kind !== 'ciou') throw new TrainOptionError(`unknown IoU kind "${kind as string}"`);
 
     const atanA = tf.atan(tf.div(A.w, tf.maximum(A.h, eps)));
     const atanB = tf.atan(tf.div(B.w, tf.maximum(B.h, eps)));

@@ -3,6 +3,7 @@
  * warm-up of the decay, d = decay * (1 - exp(-updates / tau)), so early averages follow the weights.
  */
 import * as tf from '@tensorflow/tfjs';
+import { TrainStateMismatchError } from './errors.ts';
 
 export class ModelEma {
   updates: number;
@@ -37,7 +38,7 @@ export class ModelEma {
 
   /** Replaces the shadow weights (for resume). */
   load(tensors: tf.Tensor[], updates: number): void {
-    if (tensors.length !== this.shadow.length) throw new Error(`EMA state has ${tensors.length} tensors, the model ${this.shadow.length}`);
+    if (tensors.length !== this.shadow.length) throw new TrainStateMismatchError(`EMA state has ${tensors.length} tensors, the model ${this.shadow.length}`);
     tf.dispose(this.shadow);
     this.shadow = tensors.map((t) => tf.keep(t.clone()));
     this.updates = updates;

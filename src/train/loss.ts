@@ -33,6 +33,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ciou } from './ciou.ts';
 import { buildTargets, gtBoxesInGrid, headTargetsToTensors, type AnchorWH, type HeadTargets } from './targets.ts';
+import { LossInputError, TrainOptionError } from './errors.ts';
 
 export interface YoloLossOptions {
   /** All anchors as [w, h] in input pixels. */
@@ -207,9 +208,9 @@ export function yoloLoss(outputs: tf.Tensor[], targets: readonly Float32Array[],
   const C = opts.numClasses;
   const [inH, inW] = opts.inputSize;
   const numHeads = opts.anchorMask.length;
-  if (outputs.length !== numHeads) throw new Error(`yoloLoss: ${outputs.length} outputs but anchorMask has ${numHeads} heads`);
+  if (outputs.length !== numHeads) throw new LossInputError(`yoloLoss: ${outputs.length} outputs but anchorMask has ${numHeads} heads`);
   const balance = opts.balance ?? [0.4, 1, 4];
-  if (balance.length !== numHeads) throw new Error(`yoloLoss: balance needs ${numHeads} values, got ${balance.length}`);
+  if (balance.length !== numHeads) throw new TrainOptionError(`yoloLoss: balance needs ${numHeads} values, got ${balance.length}`);
   const ls = opts.labelSmoothing ?? 0;
   const boxWeight = opts.boxWeight ?? 0.05;
   const objScale = opts.objWeightScale ?? (5 * inH * inW) / (416 * 416);
@@ -221,11 +222,11 @@ export function yoloLoss(outputs: tf.Tensor[], targets: readonly Float32Array[],
   const focalRatio = opts.focalRatio ?? 10;
 
   const batch = outputs[0].shape[0];
-  if (targets.length !== batch) throw new Error(`yoloLoss: ${targets.length} target arrays for a batch of ${batch}`);
+  if (targets.length !== batch) throw new LossInputError(`yoloLoss: ${targets.length} target arrays for a batch of ${batch}`);
   const grids = outputs.map((o, l) => {
     const A = opts.anchorMask[l].length;
     if (o.rank !== 4 || o.shape[0] !== batch || o.shape[3] !== A * (5 + C)) {
-      throw new Error(`yoloLoss: output ${l} has shape [${o.shape}], expected [${batch}, H, W, ${A * (5 + C)}]`);
+      throw new LossInputError(`yoloLoss: output ${l} has shape [${o.shape}], expected [${batch}, H, W, ${A * (5 + C)}]`);
     }
     return [o.shape[1], o.shape[2]] as [number, number];
   });

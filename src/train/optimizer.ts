@@ -5,6 +5,7 @@
  * conv kernels in the reference recipe.
  */
 import * as tf from '@tensorflow/tfjs';
+import { TrainStateMismatchError } from './errors.ts';
 
 export interface OptimizerOptions {
   kind: 'sgd' | 'adam';
@@ -124,14 +125,14 @@ export class Optimizer {
 
   setState(state: OptimizerState): void {
     if (state.json.kind !== this.opts.kind) {
-      throw new Error(`the saved optimizer is ${state.json.kind}, this run uses ${this.opts.kind}`);
+      throw new TrainStateMismatchError(`the saved optimizer is ${state.json.kind}, this run uses ${this.opts.kind}`);
     }
     const floats = new Float32Array(state.weights.buffer.slice(state.weights.byteOffset, state.weights.byteOffset + state.weights.byteLength));
     this.dispose();
     let off = 0;
     for (const { name, slot, shape } of state.json.slots) {
       const n = shape.reduce((a, b) => a * b, 1);
-      if (off + n > floats.length) throw new Error('optimizer state is truncated');
+      if (off + n > floats.length) throw new TrainStateMismatchError('optimizer state is truncated');
       this.slots.set(`${name}#${slot}`, tf.variable(tf.tensor(floats.subarray(off, off + n), shape), false));
       off += n;
     }

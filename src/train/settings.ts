@@ -2,6 +2,7 @@
  * Every training setting with the reference recipe's defaults (see docs in README, "Training").
  * Stored in the run's args.json and in each checkpoint, so `--resume` continues with the same ones.
  */
+import { TrainOptionError } from './errors.ts';
 export interface TrainSettings {
   epochs: number;
   batchSize: number;
@@ -113,17 +114,17 @@ export function resolveTrainSettings(...parts: Partial<TrainSettings>[]): TrainS
   const s = Object.assign({}, DEFAULT_TRAIN_SETTINGS, ...parts.map((p) => Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)))) as TrainSettings;
   const positiveInt = (k: keyof TrainSettings) => {
     const v = s[k] as number;
-    if (!Number.isInteger(v) || v <= 0) throw new Error(`${k} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v <= 0) throw new TrainOptionError(`${k} must be a positive integer, got ${v}`);
   };
   positiveInt('epochs');
   positiveInt('batchSize');
   positiveInt('inputSize');
   positiveInt('subdivisions');
-  if (s.inputSize % 32 !== 0) throw new Error(`inputSize must be a multiple of 32, got ${s.inputSize}`);
-  if (!(s.lr0 > 0) || !(s.lrMin >= 0)) throw new Error(`learning rates must be positive (lr0 ${s.lr0}, lrMin ${s.lrMin})`);
-  if (s.optimizer !== 'sgd' && s.optimizer !== 'adam') throw new Error(`optimizer must be sgd or adam, got ${s.optimizer}`);
-  if (!(s.boxGain >= 0) || !(s.clsGain >= 0)) throw new Error(`loss gains must be >= 0 (boxGain ${s.boxGain}, clsGain ${s.clsGain})`);
-  if (!(s.anchorIouThreshold >= 0 && s.anchorIouThreshold < 1)) throw new Error(`anchorIouThreshold must be in [0, 1), got ${s.anchorIouThreshold}`);
-  if (!['cosine', 'step', 'constant'].includes(s.schedule)) throw new Error(`schedule must be cosine, step or constant, got ${s.schedule}`);
+  if (s.inputSize % 32 !== 0) throw new TrainOptionError(`inputSize must be a multiple of 32, got ${s.inputSize}`);
+  if (!(s.lr0 > 0) || !(s.lrMin >= 0)) throw new TrainOptionError(`learning rates must be positive (lr0 ${s.lr0}, lrMin ${s.lrMin})`);
+  if (s.optimizer !== 'sgd' && s.optimizer !== 'adam') throw new TrainOptionError(`optimizer must be sgd or adam, got ${s.optimizer}`);
+  if (!(s.boxGain >= 0) || !(s.clsGain >= 0)) throw new TrainOptionError(`loss gains must be >= 0 (boxGain ${s.boxGain}, clsGain ${s.clsGain})`);
+  if (!(s.anchorIouThreshold >= 0 && s.anchorIouThreshold < 1)) throw new TrainOptionError(`anchorIouThreshold must be in [0, 1), got ${s.anchorIouThreshold}`);
+  if (!['cosine', 'step', 'constant'].includes(s.schedule)) throw new TrainOptionError(`schedule must be cosine, step or constant, got ${s.schedule}`);
   return s;
 }

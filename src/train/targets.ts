@@ -22,6 +22,7 @@
  * viewed as [B, H, W, A, 5 + C]. Box targets are in grid units of the head: (cx*W, cy*H, w*W, h*H).
  */
 import * as tf from '@tensorflow/tfjs';
+import { LossInputError, TrainOptionError } from './errors.ts';
 
 export type AnchorWH = readonly [number, number] | readonly number[];
 
@@ -84,7 +85,7 @@ export function bestAnchor(w: number, h: number, anchors: readonly AnchorWH[]): 
 /** Grids of the heads: input / [32, 16, 8] unless given. */
 export function defaultGridSizes(inputSize: readonly [number, number], numHeads = 3): [number, number][] {
   const strides = [32, 16, 8];
-  if (numHeads > strides.length) throw new Error(`default grid sizes only for up to 3 heads; pass gridSizes`);
+  if (numHeads > strides.length) throw new TrainOptionError(`default grid sizes only for up to 3 heads; pass gridSizes`);
   return strides.slice(0, numHeads).map((s) => [Math.floor(inputSize[0] / s), Math.floor(inputSize[1] / s)]);
 }
 
@@ -98,10 +99,10 @@ export function buildTargets(targets: readonly Float32Array[], opts: TargetOptio
   const { anchors, anchorMask, numClasses } = opts;
   const [inH, inW] = opts.inputSize;
   const grids = opts.gridSizes ?? defaultGridSizes(opts.inputSize, anchorMask.length);
-  if (grids.length !== anchorMask.length) throw new Error(`gridSizes has ${grids.length} heads, anchorMask ${anchorMask.length}`);
+  if (grids.length !== anchorMask.length) throw new TrainOptionError(`gridSizes has ${grids.length} heads, anchorMask ${anchorMask.length}`);
   const batch = targets.length;
   const thr = opts.anchorIouThreshold;
-  if (thr !== undefined && !(thr >= 0 && thr < 1)) throw new Error(`anchorIouThreshold must be in [0, 1), got ${thr}`);
+  if (thr !== undefined && !(thr >= 0 && thr < 1)) throw new TrainOptionError(`anchorIouThreshold must be in [0, 1), got ${thr}`);
   // anchor index -> [head, slot]
   const owner = new Map<number, [number, number]>();
   anchorMask.forEach((m, head) => m.forEach((n, slot) => owner.set(n, [head, slot])));
@@ -122,12 +123,12 @@ export function buildTargets(targets: readonly Float32Array[], opts: TargetOptio
 
   for (let b = 0; b < batch; b++) {
     const rows = targets[b];
-    if (rows.length % 5 !== 0) throw new Error(`targets[${b}] has ${rows.length} values, not a multiple of 5 ([cx, cy, w, h, classId] rows)`);
+    if (rows.length % 5 !== 0) throw new LossInputError(`targets[${b}] has ${rows.length} values, not a multiple of 5 ([cx, cy, w, h, classId] rows)`);
     for (let r = 0; r < rows.length; r += 5) {
       const cx = rows[r], cy = rows[r + 1], w = rows[r + 2], h = rows[r + 3], cls = rows[r + 4];
       if (![cx, cy, w, h, cls].every(Number.isFinite) || w <= 0 || h <= 0) continue;
       const c = Math.round(cls);
-      if (c < 0 || c >= numClasses) throw new Error(`targets[${b}] row ${r / 5}: class ${cls} outside [0, ${numClasses})`);
+      if (c < 0 || c >= numClasses) throw new LossInputError(`targets[${b}] row ${r / 5}: class ${cls} outside [0, ${numClasses})`);
       const best = bestAnchor(w * inW, h * inH, anchors);
       const chosen = [best];
       if (thr !== undefined) {

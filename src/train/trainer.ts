@@ -6,15 +6,12 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import type { Yolov4Config } from '../model/config.ts';
-import type { Dataset } from '../data/types.ts';
-import { createLoader, type LoaderOptions } from '../data/loader.ts';
-import { saveCheckpoint, type PruneHistoryRecord } from '../io/checkpoint.ts';
+import type * as tf from '@tensorflow/tfjs';
+import { createLoader } from '../data/loader.ts';
+import { saveCheckpoint } from '../io/checkpoint.ts';
 import { evaluateModelOnDataset } from '../eval/evaluate-model.ts';
-import type { CocoGroundTruth } from '../eval/coco-types.ts';
-import { yoloLoss, type YoloLossOptions } from './loss.ts';
-import { clipByGlobalNorm, Optimizer } from './optimizer.ts';
+import type { YoloLossOptions } from './loss.ts';
+import { Optimizer } from './optimizer.ts';
 import { packTrainerState, unpackTrainerState } from './trainer-state.ts';
 import { learningRateAt, scaleLrForBatch, type LrSchedule } from './schedule.ts';
 import { ModelEma } from './ema.ts';
@@ -22,74 +19,13 @@ import type { TrainSettings } from './settings.ts';
 import { trainLoaderOptions, validationLoaderOptions } from './loader-options.ts';
 import { datasetInModelClasses } from './dataset-classes.ts';
 import { plotResults, readResults, writeResults, type EpochRecord } from './results.ts';
-import { Yolo4Error } from '../util/errors.ts';
+import { pickScale, trainStep } from './train-step.ts';
+import { validationLoss } from './validation-loss.ts';
+import type { TrainingState, TrainResult, TrainRun } from './trainer-types.ts';
+import { TrainingDivergedError, ValidationError } from './errors.ts';
 
 export type { EpochRecord };
-
-/** Where a run is; saved in every checkpoint's meta.training. */
-export interface TrainingState {
-  /** The epoch to run next (epochs before it are complete, except for `batchInEpoch` batches of it). */
-  epoch: number;
-  batchInEpoch: number;
-  step: number;
-  bestMetric: number;
-  bestEpoch: number;
-  metricName: string;
-  emaUpdates: number;
-  settings: TrainSettings;
-}
-
-export interface BatchProgress {
-  epoch: number;
-  batch: number;
-  batches: number;
-  lr: number;
-  loss: number;
-  box: number;
-  obj: number;
-  cls: number;
-  imagesPerSecond: number;
-}
-
-/** Validation failed after an epoch whose checkpoint was saved first (so the run can be resumed). */
-export class ValidationError extends Yolo4Error {
-  constructor(readonly epoch: number, readonly checkpoint: string, cause: unknown) {
-    super(`validation after epoch ${epoch + 1} failed: ${(cause as Error)?.message ?? String(cause)} (the epoch is saved in ${checkpoint}; fix the val set or use --skip-bad, then --resume)`);
-    this.name = 'ValidationError';
-    this.cause = cause;
-  }
-}
-
-export interface TrainHooks {
-  onEpochStart?: (epoch: number, batches: number) => void;
-  onBatch?: (p: BatchProgress) => void;
-  onEpochEnd?: (r: EpochRecord) => void;
-  onValidationProgress?: (done: number, total: number) => void;
-  /** Polled after every batch: true saves a resumable `last` checkpoint and returns. */
-  shouldStop?: () => boolean;
-  log?: (line: string) => void;
-}
-
-export interface TrainRun {
-  model: tf.LayersModel;
-  config: Yolov4Config;
-  trainSet: Dataset;
-  valSet?: Dataset;
-  valGroundTruth?: CocoGroundTruth;
-  runDir: string;
-  settings: TrainSettings;
-  /** Pruning history carried into every checkpoint. */
-  pruning?: PruneHistoryRecord[];
-  source?: Record<string, unknown>;
-  resume?: { state: TrainingState; optimizer?: { json: unknown; weights?: Uint8Array } };
-  hooks?: TrainHooks;
-}
-
-export interface TrainResult {
-  state: TrainingState;
-  records: EpochRecord[];
-  interrupted: boolean;
-}
+export type { BatchProgress, TrainHooks, TrainingState, TrainResult, TrainRun } from './trainer-types.ts';
 
 function scheduleFor(s: TrainSettings, batchesPerEpoch: number): LrSchedule {
   const { lr0, lrMin } = s.scaleLrByBatch ? scaleLrForBatch(s.lr0, s.lrMin, s.batchSize, s.optimizer) : { lr0: s.lr0, lrMin: s.lrMin };
@@ -209,7 +145,7 @@ export async function trainModel(run: TrainRun): Promise<TrainResult> {
         epoch, batch: batch.index + 1, batches: batchesPerEpoch, lr, loss: terms.total, box: terms.box, obj: terms.obj, cls: terms.cls,
         imagesPerSecond: images / ((performance.now() - t0) / 1000),
       });
-      if (!Number.isFinite(terms.total)) throw new Error(`loss became ${terms.total} at epoch ${epoch} batch ${batch.index}; lower the learning rate`);
+      if (!Number.isFinite(terms.total)) throw new TrainingDivergedError(`loss became ${terms.total} at epoch ${epoch} batch ${batch.index}; lower the learning rate`);
       if (hooks.shouldStop?.()) {
         interrupted = true;
         break;
@@ -277,91 +213,4 @@ export async function trainModel(run: TrainRun): Promise<TrainResult> {
   optimizer.dispose();
   ema?.dispose();
   return { state, records, interrupted };
-}
-
-/**
- * One optimizer step; returns the loss terms as numbers. With `subdivisions` k > 1 the batch runs
- * as k micro-batches whose gradients are averaged before the one update (darknet's subdivisions):
- * the same step in 1/k of the activation memory, BatchNorm seeing micro-batch statistics.
- * Every tensor made here is disposed.
- */
-export function trainStep(
-  model: tf.LayersModel,
-  vars: { name: string; variable: tf.Variable }[],
-  optimizer: Optimizer,
-  images: tf.Tensor4D,
-  targets: Float32Array[],
-  lossOpts: YoloLossOptions,
-  lr: number,
-  clipGradNorm: number,
-  size: number,
-  subdivisions = 1,
-): { total: number; box: number; obj: number; cls: number } {
-  const n = images.shape[0];
-  const k = Math.max(1, Math.min(subdivisions, n));
-  const per = Math.ceil(n / k);
-  let sums: Record<string, tf.Tensor> = {};
-  const totals = { total: 0, box: 0, obj: 0, cls: 0 };
-  for (let start = 0; start < n; start += per) {
-    const count = Math.min(per, n - start);
-    const weight = count / n;
-    let parts: tf.Scalar[] = [];
-    const { value, grads } = tf.variableGrads(() => {
-      const slice = count === n ? images : tf.slice(images, [start, 0, 0, 0], [count, -1, -1, -1]);
-      const x = size === images.shape[1] ? slice : tf.image.resizeBilinear(slice, [size, size]);
-      const outputs = model.apply(x, { training: true }) as tf.Tensor[];
-      const l = yoloLoss(outputs, targets.slice(start, start + count), lossOpts);
-      parts = [tf.keep(l.box), tf.keep(l.obj), tf.keep(l.cls)];
-      return l.total;
-    }, vars.map((v) => v.variable));
-    const [total, box, obj, cls] = [value, ...parts].map((t) => t.dataSync()[0]);
-    totals.total += weight * total;
-    totals.box += weight * box;
-    totals.obj += weight * obj;
-    totals.cls += weight * cls;
-    tf.dispose([value, ...parts]);
-    // Accumulate weight * grad so the update equals the mean over micro-batches.
-    if (weight === 1) {
-      sums = grads; // one micro-batch: the gradients are the sums
-      continue;
-    }
-    const next: Record<string, tf.Tensor> = {};
-    for (const [name, g] of Object.entries(grads)) {
-      next[name] = tf.tidy(() => (sums[name] ? tf.add(sums[name], tf.mul(g, weight)) : tf.mul(g, weight)));
-    }
-    tf.dispose([...Object.values(grads), ...Object.values(sums)]);
-    sums = next;
-  }
-  let g: Record<string, tf.Tensor> = sums;
-  if (clipGradNorm > 0) g = clipByGlobalNorm(sums, clipGradNorm).grads;
-  optimizer.apply(vars.filter((v) => g[v.variable.name]).map((v) => ({ ...v, grad: g[v.variable.name] })), lr);
-  tf.dispose(Object.values(g));
-  return totals;
-}
-
-/** Deterministic multi-scale choice: [0.5, 1.5] x size in steps of 32. */
-function pickScale(size: number, seed: number, step: number): number {
-  const lo = Math.max(32, Math.round((size * 0.5) / 32) * 32);
-  const hi = Math.round((size * 1.5) / 32) * 32;
-  const k = (hi - lo) / 32 + 1;
-  const h = Math.imul(step + 1, 2654435761) ^ Math.imul(seed + 7, 40503);
-  return lo + 32 * (((h >>> 0) % k));
-}
-
-async function validationLoss(model: tf.LayersModel, valSet: Dataset, lossOpts: YoloLossOptions, loaderOpts: LoaderOptions, valLimit: number): Promise<number> {
-  const loader = createLoader(valSet, loaderOpts);
-  let sum = 0;
-  let n = 0;
-  const limit = valLimit > 0 ? Math.ceil(valLimit / loaderOpts.batchSize) : Infinity;
-  for await (const batch of loader.epoch(0)) {
-    if (batch.index >= limit) {
-      batch.images.dispose();
-      break;
-    }
-    const l = tf.tidy(() => yoloLoss(model.predict(batch.images) as tf.Tensor[], batch.targets, lossOpts).total.dataSync()[0]);
-    batch.images.dispose();
-    sum += l;
-    n += 1;
-  }
-  return sum / Math.max(1, n);
 }

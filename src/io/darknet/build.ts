@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Mish } from '../../model/mish.ts';
 import { ChannelSplit, DarknetYolo, textToHex } from '../../model/darknet-layers.ts';
-import type { ConvSpec, DarknetActivation, DarknetNetwork } from './layers.ts';
+import type { ConvSpec, DarknetActivation, DarknetNetwork } from './layer-specs.ts';
 
 type T = tf.SymbolicTensor;
 

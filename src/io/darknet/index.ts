@@ -20,13 +20,16 @@ import { resolveConfig, type Anchor, type Yolov4Config } from '../../model/confi
 import { readClassNames } from '../load-weights.ts';
 import { buildDarknetModel } from './build.ts';
 import { DarknetCfgError, parseDarknetCfg, SectionReader, writeDarknetCfg, type CfgEdit, type DarknetCfg } from './cfg.ts';
-import { resolveDarknetNetwork, type DarknetNetwork } from './layers.ts';
+import { resolveDarknetNetwork } from './layers.ts';
+import type { DarknetNetwork } from './layer-specs.ts';
 import { DEFAULT_HEADER, exportDarknetWeights, loadDarknetWeights, type DarknetWeightsHeader } from './weights.ts';
 
 export { DarknetCfgError, parseDarknetCfg, writeDarknetCfg } from './cfg.ts';
 export type { CfgEdit, CfgOption, CfgSection, DarknetCfg } from './cfg.ts';
-export { countDarknetParams, resolveDarknetNetwork, convWeightFloats } from './layers.ts';
-export type { DarknetNetwork, LayerSpec, DarknetCounts } from './layers.ts';
+export { resolveDarknetNetwork } from './layers.ts';
+export { countDarknetParams, convWeightFloats } from './param-counts.ts';
+export type { DarknetCounts } from './param-counts.ts';
+export type { DarknetNetwork, LayerSpec } from './layer-specs.ts';
 export { buildDarknetModel, DARKNET_BN_EPSILON, OPENCV_BN_EPSILON } from './build.ts';
 export { DarknetWeightsError, DEFAULT_HEADER, exportDarknetWeights, loadDarknetWeights, randomDarknetWeights, readWeightsHeader } from './weights.ts';
 export type { DarknetWeightsHeader } from './weights.ts';

@@ -1,6 +1,7 @@
 /**
  * Darknet layers as typed specs, with darknet's shape arithmetic (at the cfg's input size) and its
- * parameter counts. Everything here is plain data: building the tfjs model is build.ts's job.
+ * parameter counts (param-counts.ts). The specs are plain data (layer-specs.ts): building the tfjs
+ * model is build.ts's job.
  *
  * Semantics reproduced (AlexeyAB darknet):
  * - [convolutional]: padding = size/2 (integer division) when pad=1, else `padding` (default 0), on
@@ -20,92 +21,10 @@
  */
 import { SectionReader, type CfgSection, type DarknetCfg } from './cfg.ts';
 import { atMost, DARKNET_LIMITS as LIMIT } from './limits.ts';
+import type { DarknetActivation, DarknetNetwork, LayerSpec, Shape3, YoloSpec } from './layer-specs.ts';
+import { convWeightFloats } from './param-counts.ts';
 
-export type DarknetActivation = 'linear' | 'leaky' | 'mish' | 'relu' | 'logistic' | 'swish' | 'relu6' | 'tanh' | 'elu' | 'selu';
 const ACTIVATIONS: DarknetActivation[] = ['linear', 'leaky', 'mish', 'relu', 'logistic', 'swish', 'relu6', 'tanh', 'elu', 'selu'];
-
-export interface Shape3 {
-  h: number;
-  w: number;
-  c: number;
-}
-
-interface Base {
-  index: number;
-  line: number;
-  /** Output shape at the cfg's input size. */
-  out: Shape3;
-}
-
-export interface ConvSpec extends Base {
-  type: 'convolutional';
-  filters: number;
-  size: number;
-  stride: number;
-  /** Zero padding on every side (darknet's `padding`). */
-  padding: number;
-  groups: number;
-  /** groups equals the input channels (and filters is a multiple of them). */
-  depthwise: boolean;
-  batchNormalize: boolean;
-  activation: DarknetActivation;
-  inChannels: number;
-}
-
-export interface ShortcutSpec extends Base {
-  type: 'shortcut';
-  /** Absolute indices of the `from` layers (the previous layer is the other input). */
-  from: number[];
-  activation: DarknetActivation;
-}
-
-export interface RouteSpec extends Base {
-  type: 'route';
-  /** Absolute indices. */
-  layers: number[];
-  groups: number;
-  groupId: number;
-}
-
-export interface UpsampleSpec extends Base {
-  type: 'upsample';
-  stride: number;
-}
-
-export interface MaxpoolSpec extends Base {
-  type: 'maxpool';
-  size: number;
-  stride: number;
-  /** The TF padding mode that reproduces darknet's for this layer. */
-  tfPadding: 'same' | 'valid';
-}
-
-export interface DropoutSpec extends Base {
-  type: 'dropout';
-  probability: number;
-}
-
-export interface YoloSpec extends Base {
-  type: 'yolo';
-  mask: number[];
-  /** All anchors of the section (num of them), [w, h] in input pixels. */
-  anchors: [number, number][];
-  classes: number;
-  scaleXY: number;
-  newCoords: number;
-}
-
-export type LayerSpec = ConvSpec | ShortcutSpec | RouteSpec | UpsampleSpec | MaxpoolSpec | DropoutSpec | YoloSpec;
-
-export interface DarknetNetwork {
-  cfg: DarknetCfg;
-  width: number;
-  height: number;
-  channels: number;
-  layers: LayerSpec[];
-  /** The [yolo] layers in cfg order (the model's outputs, in this order). */
-  yolo: YoloSpec[];
-}
 
 function activation(r: SectionReader, fallback: DarknetActivation): DarknetActivation {
   const a = r.str('activation', fallback);
@@ -332,31 +251,4 @@ function resolveLayer(r: SectionReader, section: CfgSection, prev: Shape3, layer
     case 'net':
       throw r.error('[net] may only be the first section');
   }
-}
-
-/** Floats a layer stores in a .weights file: biases/BN beta, then BN gamma, mean, variance, then kernels. */
-export function convWeightFloats(l: Pick<ConvSpec, 'filters' | 'inChannels' | 'groups' | 'size' | 'batchNormalize'>): number {
-  return l.filters * (l.batchNormalize ? 4 : 1) + l.filters * (l.inChannels / l.groups) * l.size * l.size;
-}
-
-export interface DarknetCounts {
-  /** Parameters a framework would train: kernels, biases, BN gamma and beta. */
-  trainable: number;
-  /** Floats in the .weights file after the header (trainable + BN running mean and variance). */
-  weightFloats: number;
-  convs: number;
-}
-
-export function countDarknetParams(network: DarknetNetwork): DarknetCounts {
-  let trainable = 0;
-  let weightFloats = 0;
-  let convs = 0;
-  for (const l of network.layers) {
-    if (l.type !== 'convolutional') continue;
-    convs++;
-    const kernel = l.filters * (l.inChannels / l.groups) * l.size * l.size;
-    trainable += kernel + l.filters * (l.batchNormalize ? 2 : 1);
-    weightFloats += convWeightFloats(l);
-  }
-  return { trainable, weightFloats, convs };
 }

@@ -13,7 +13,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { DarknetYolo } from '../../model/darknet-layers.ts';
 import { shortName } from '../../model/weight-name.ts';
-import { convWeightFloats, type ConvSpec, type DarknetNetwork } from './layers.ts';
+import { convWeightFloats } from './param-counts.ts';
+import type { ConvSpec, DarknetNetwork } from './layer-specs.ts';
 import { mulberry32 } from '../../util/mulberry32.ts';
 import { Yolo4Error } from '../../util/errors.ts';
 

@@ -14,7 +14,8 @@
 import { ELEMENT_SIZE, HOST_LITTLE_ENDIAN, type ParsedTorchFile, type StateDict, type TorchDType } from './types.ts';
 import { TorchFormatError } from './errors.ts';
 import { PyGlobal, StorageRef } from './objects.ts';
-import { PyDict, PyList, PyTuple, pyTypeName, unpickle, type PyValue } from './pickle.ts';
+import { unpickle } from './pickle.ts';
+import { PyDict, PyList, PyTuple, pyTypeName, type PyValue } from './pickle-values.ts';
 import { TorchPicklePolicy } from './policy.ts';
 import { findStateDict } from './state-dict.ts';
 import { checkRepeatBudget, materialiseTensor, parseStoragePid, storageView } from './storage.ts';

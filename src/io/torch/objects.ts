@@ -4,7 +4,7 @@
  * waiting for their storage bytes.
  */
 import type { TorchDType } from './types.ts';
-import { PyDict, PyHostObject } from './pickle.ts';
+import { PyDict, PyHostObject } from './pickle-values.ts';
 
 /** What an allowed global stands for. Nothing here is ever executed; the policy interprets it. */
 export type GlobalRole =

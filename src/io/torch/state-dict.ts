@@ -7,7 +7,7 @@
  */
 import { TorchFormatError } from './errors.ts';
 import { PendingTensor, PyInstance } from './objects.ts';
-import { PyDict, PySet, pyTypeName, type PyValue } from './pickle.ts';
+import { PyDict, PySet, pyTypeName, type PyValue } from './pickle-values.ts';
 
 export interface FoundStateDict {
   kind: 'state_dict' | 'module';

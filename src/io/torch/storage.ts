@@ -6,7 +6,7 @@
 import { ELEMENT_SIZE, swapBytesInPlace, typedArrayFor, type TorchTensor } from './types.ts';
 import { TorchFormatError } from './errors.ts';
 import { PendingTensor, PyGlobal, StorageRef } from './objects.ts';
-import { isPyInt, PyTuple, pyTypeName, type PyValue } from './pickle.ts';
+import { isPyInt, PyTuple, pyTypeName, type PyValue } from './pickle-values.ts';
 
 /** Largest tensor this reader will allocate (4 GiB). */
 const MAX_TENSOR_BYTES = 2 ** 32;
