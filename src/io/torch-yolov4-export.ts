@@ -53,7 +53,7 @@ function referenceLayers(blocks: number[]): Map<string, string> {
 }
 
 /** Refuses, naming the layer, any model that is not the reference layout for `blocks`. */
-function checkReferenceLayout(model: tf.LayersModel, blocks: number[]): void {
+function checkReferenceLayout(model: tf.LayersModel, blocks: number[], fromDarknet: boolean): void {
   const expected = referenceLayers(blocks);
   const refuse = (why: string): never => {
     throw new TorchExportError(`cannot export "${model.name}" as ${FORMAT}: ${why}`);
@@ -64,7 +64,11 @@ function checkReferenceLayout(model: tf.LayersModel, blocks: number[]): void {
     const cls = layer.getClassName();
     const want = expected.get(layer.name);
     if (want === undefined && GLUE_CLASSES.has(cls)) continue;
-    if (want === undefined) refuse(`layer "${layer.name}" (${cls}) has no counterpart in it; export this network in darknet format instead`);
+    if (want === undefined) {
+      refuse(`layer "${layer.name}" (${cls}) has no counterpart in it${fromDarknet
+        ? '; a network imported from darknet exports in darknet format'
+        : ` (with the config's residual blocks [${blocks}])`}`);
+    }
     if (want !== cls) refuse(`layer "${layer.name}" is a ${cls}, the reference has a ${want} there`);
   }
   const present = new Set(model.layers.map((l) => l.name));
@@ -115,10 +119,10 @@ const torchMomentum = (kerasMomentum: number) => Number((1 - kerasMomentum).toPr
 
 /** The file's bytes (as chunks) without writing it; `archiveName` is the base name torch.save would use. */
 export function torchYolov4Archive(
-  model: tf.LayersModel, config: Pick<Yolov4Config, 'blocks'>, archiveName: string, opts: TorchExportOptions = {},
+  model: tf.LayersModel, config: Pick<Yolov4Config, 'blocks' | 'architecture'>, archiveName: string, opts: TorchExportOptions = {},
 ): TorchSaveResult {
   const blocks = config.blocks.length === STANDARD_BLOCKS.length ? config.blocks : STANDARD_BLOCKS;
-  checkReferenceLayout(model, blocks);
+  checkReferenceLayout(model, blocks, config.architecture === 'darknet');
   const sd = yolov4ToStateDict(model, opts.numBatchesTracked ?? 0);
   const layerConfig = (name: string) => model.getLayer(name).getConfig();
   const source: YoloBodySource = {
@@ -139,7 +143,7 @@ export function torchYolov4Archive(
 
 /** Writes `path` (atomically, creating its folder) as torch.save would for the reference YoloBody. */
 export async function exportTorchYolov4(
-  model: tf.LayersModel, config: Pick<Yolov4Config, 'blocks'>, path: string, opts: TorchExportOptions = {},
+  model: tf.LayersModel, config: Pick<Yolov4Config, 'blocks' | 'architecture'>, path: string, opts: TorchExportOptions = {},
 ): Promise<TorchExportResult> {
   const { chunks } = torchYolov4Archive(model, config, archiveNameFor(path), opts);
   await writeFileAtomic(path, chunks);

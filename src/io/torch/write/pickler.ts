@@ -2,7 +2,8 @@
  * A pickle protocol 2 writer that emits the same bytes as CPython's pickler (`pickle.dumps(obj,
  * protocol=2)`, which torch.save uses) for the values of py-value.ts: the same opcodes, the same memo
  * numbering (every str, non-empty tuple, list, dict, global and reduced object is memoised in the
- * order it is first written) and the same batching of dict items and list appends (1000 a batch).
+ * order it is first written) and the same batching of dict items and list appends (1000 a batch,
+ * with CPython's differences between exact dicts and lists and items from an iterator).
  */
 import { TorchExportError } from './errors.ts';
 import {
@@ -160,13 +161,13 @@ export class Pickler {
     if (v instanceof PyList) {
       this.out.byte(OP.EMPTY_LIST);
       this.memoize(v);
-      this.batch(v.items, OP.APPEND, OP.APPENDS, (item) => this.save(item));
+      this.batchExact(v.items, OP.APPEND, OP.APPENDS, (item) => this.save(item), false);
       return;
     }
     if (v instanceof PyDict) {
       this.out.byte(OP.EMPTY_DICT);
       this.memoize(v);
-      this.saveItems(v.entries);
+      this.batchExact(v.entries, OP.SETITEM, OP.SETITEMS, (entry) => this.saveEntry(entry), true);
       return;
     }
     if (v instanceof PyGlobal) {
@@ -233,22 +234,43 @@ export class Pickler {
     this.save(r.args);
     this.out.byte(OP.REDUCE);
     this.memoize(r);
-    this.saveItems(r.dictItems);
+    this.batchIterated(r.dictItems, OP.SETITEM, OP.SETITEMS, (entry) => this.saveEntry(entry));
     if (r.state !== undefined) {
       this.save(r.state);
       this.out.byte(OP.BUILD);
     }
   }
 
-  private saveItems(entries: readonly (readonly [PyValue, PyValue])[]): void {
-    this.batch(entries, OP.SETITEM, OP.SETITEMS, ([k, v]) => {
-      this.save(k);
-      this.save(v);
-    });
+  private saveEntry([k, v]: readonly [PyValue, PyValue]): void {
+    this.save(k);
+    this.save(v);
   }
 
-  /** CPython's batching: a lone item gets the single opcode, 2..1000 items MARK ... many-opcode. */
-  private batch<T>(items: readonly T[], one: number, many: number, write: (item: T) => void): void {
+  /**
+   * An exact list or dict (CPython's batch_list_exact / batch_dict_exact): one item alone gets the
+   * single opcode; otherwise every batch, even a last one of one item, is MARK ... many-opcode, and
+   * a dict whose size is a multiple of 1000 ends with an empty batch.
+   */
+  private batchExact<T>(items: readonly T[], one: number, many: number, write: (item: T) => void, emptyTail: boolean): void {
+    if (items.length === 0) return;
+    if (items.length === 1) {
+      write(items[0]);
+      this.out.byte(one);
+      return;
+    }
+    let start = 0;
+    do {
+      const chunk = items.slice(start, start + BATCH_SIZE);
+      this.out.byte(OP.MARK);
+      chunk.forEach(write);
+      this.out.byte(many);
+      start += chunk.length;
+      if (chunk.length < BATCH_SIZE) break;
+    } while (emptyTail || start < items.length);
+  }
+
+  /** Items from an iterator (a reduced object's dict items, CPython's batch_dict): a lone item gets the single opcode. */
+  private batchIterated<T>(items: readonly T[], one: number, many: number, write: (item: T) => void): void {
     for (let start = 0; start < items.length; start += BATCH_SIZE) {
       const chunk = items.slice(start, start + BATCH_SIZE);
       if (chunk.length === 1) {
