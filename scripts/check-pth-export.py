@@ -10,7 +10,8 @@ model_whole.pth (torch.save of the whole YoloBody), input.f32, our outputs out{0
 1. state dict: torch.load(weights_only=True); a reference YoloBody is narrowed to the widths the
    tensors have (a pruned model), then load_state_dict(strict=True) and a forward pass;
 2. whole model: torch.load(weights_only=False) (needs the reference's `nets` importable), forward;
-and prints the max |difference| of each to our outputs, and of the two to each other.
+and prints the max |difference| of each to our outputs, and of the two to each other; and, for
+scale, how far PyTorch's and our float32 outputs are from PyTorch's float64 ones.
 Exits 1 when a difference exceeds --tol (default 5e-3).
 """
 import argparse
@@ -73,6 +74,9 @@ def main():
     assert type(whole) is YoloBody, type(whole)
     from_whole = forward(whole, x)
 
+    # float64 PyTorch on the same weights: the scale of float32 round-off in this network.
+    exact = forward(whole.double(), x.double())
+
     params = sum(p.numel() for p in whole.parameters())
     print(f"{meta['model']}: {params} parameters (ours {meta['params']}), input {size}x{size}, torch {torch.__version__}")
     worst = 0.0
@@ -81,9 +85,12 @@ def main():
         d_state = float(np.abs(from_state[i].ravel() - ours[i]).max())
         d_whole = float(np.abs(from_whole[i].ravel() - ours[i]).max())
         d_both = float(np.abs(from_state[i] - from_whole[i]).max())
+        torch_f32_vs_f64 = float(np.abs(from_state[i] - exact[i]).max())
+        ours_vs_f64 = float(np.abs(ours[i] - exact[i].ravel()).max())
         worst = max(worst, d_state, d_whole)
         print(f'out{i} {list(from_state[i].shape)} max|out| {scale:.3g}: '
-              f'state dict vs ours {d_state:.3g}, whole model vs ours {d_whole:.3g}, state dict vs whole {d_both:.3g}')
+              f'state dict vs ours {d_state:.3g}, whole model vs ours {d_whole:.3g}, state dict vs whole {d_both:.3g}; '
+              f'vs float64 PyTorch: PyTorch float32 {torch_f32_vs_f64:.3g}, ours {ours_vs_f64:.3g}')
     print(f'max difference {worst:.3g} (tolerance {args.tol})')
     sys.exit(0 if worst < args.tol else 1)
 

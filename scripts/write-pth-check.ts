@@ -7,8 +7,8 @@
  *   /usr/bin/python3 scripts/check-pth-export.py --ref /tmp/yolov4-ref /tmp/pth-check/small
  *
  * --model fixture:     test/fixtures/torch/yolov4_pruned_small.pth (pruned by Torch-Pruning, 80 classes)
- * --model full-pruned: the full 80-class YOLOv4 with seeded random weights (BN statistics included),
- *                      every prunable group cut by --amount with our pruner (L1, greedy)
+ * --model full-pruned: the full 80-class YOLOv4 with seeded random weights, every prunable group cut
+ *                      by --amount with our pruner (L1, greedy), BN statistics then calibrated
  * Files in --out: model.pth, model_whole.pth, input.f32 ([1,3,S,S] U[0,1), seeded), out{0,1,2}.f32
  * (our heads, NCHW, yolo_head1 first), meta.json (size, classes, anchors per head, params).
  */
@@ -61,6 +61,34 @@ function randomizeWeights(model: tf.LayersModel, seed: number): void {
   }
 }
 
+/**
+ * Sets every BN's running mean and variance to the statistics of its input on random images (in graph
+ * order, so each BN sees its predecessors calibrated), then perturbs them a little. With random
+ * statistics instead, the signal fades through the 100+ layers and the outputs barely depend on the
+ * input, which would hide any error.
+ */
+const CALIBRATION_SIZE = 416;
+
+function calibrateBatchNorm(model: tf.LayersModel, seed: number): void {
+  const rand = mulberry32(seed);
+  const images = tf.tensor4d(Float32Array.from({ length: CALIBRATION_SIZE * CALIBRATION_SIZE * 3 }, () => rand()), [1, CALIBRATION_SIZE, CALIBRATION_SIZE, 3]);
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    // A model over the shared layers (never disposed: that would dispose the layers' weights).
+    const upToHere = tf.model({ inputs: model.inputs, outputs: layer.input as tf.SymbolicTensor });
+    const [gamma, beta] = layer.getWeights();
+    const stats = tf.tidy(() => {
+      const { mean, variance } = tf.moments(upToHere.predict(images) as tf.Tensor, [0, 1, 2]);
+      const n = mean.size;
+      const jitter = (lo: number, hi: number) => tf.tensor1d(Float32Array.from({ length: n }, () => lo + (hi - lo) * rand()));
+      return [gamma.clone(), beta.clone(), mean.add(jitter(-0.05, 0.05)), variance.mul(jitter(0.9, 1.1)).add(1e-3)];
+    });
+    layer.setWeights(stats);
+    tf.dispose(stats);
+  }
+  images.dispose();
+}
+
 async function loadModel(): Promise<{ model: tf.LayersModel; config: Yolov4Config }> {
   if (which === 'fixture') return importTorchYolov4('test/fixtures/torch/yolov4_pruned_small.pth');
   if (which !== 'full-pruned') throw new RangeError(`--model must be fixture or full-pruned, not ${which}`);
@@ -70,6 +98,7 @@ async function loadModel(): Promise<{ model: tf.LayersModel; config: Yolov4Confi
   const plan = planPruning(full, { all: true, amount });
   const { model } = applyPlan(full, plan);
   full.dispose();
+  calibrateBatchNorm(model, 2031);
   return { model, config };
 }
 
