@@ -200,6 +200,13 @@ test('writing: a missing parent folder is created, an old file replaced whole, n
   assert.equal(readdirSync(dir), ['model.pth']);
   // The archive inside is named after the file, as torch.save names it.
   assert.ok(new ZipArchive(first, 'model.pth').entries.has('model/data.pkl'));
+  // A folder in the way: a typed error naming the path, the folder untouched, no temp file left.
+  await exportTorchYolov4(model, config, dir).then(() => assert.unreachable('wrote over a folder'), (e: Error) => {
+    assert.ok(e instanceof TorchExportError, String(e));
+    assert.match(e.message, /cannot write ".*b"/);
+  });
+  assert.equal(readdirSync(dir), ['model.pth']);
+  assert.equal(readdirSync(join(tmp, 'a')), ['b']);
   model.dispose();
 });
 

@@ -148,6 +148,10 @@ export async function exportTorchYolov4(
   model: tf.LayersModel, config: Pick<Yolov4Config, 'blocks' | 'architecture'>, path: string, opts: TorchExportOptions = {},
 ): Promise<TorchExportResult> {
   const { chunks } = torchYolov4Archive(model, config, archiveNameFor(path), opts);
-  await writeFileAtomic(path, chunks);
+  try {
+    await writeFileAtomic(path, chunks);
+  } catch (e) {
+    throw new TorchExportError(`cannot write "${path}": ${(e as Error).message}`, { cause: e });
+  }
   return { path, kind: opts.whole ? 'module' : 'state_dict', bytes: chunks.reduce((n, c) => n + c.length, 0) };
 }
