@@ -15,6 +15,7 @@ import { ZipArchive } from '../src/io/torch/zip.ts';
 import { importDarknet } from '../src/io/darknet/index.ts';
 import { buildYolov4, convWidthsOf } from '../src/model/yolov4.ts';
 import { resolveConfig } from '../src/model/config.ts';
+import { applyPlan, planPruning } from '../src/prune/index.ts';
 import { Yolo4Error } from '../src/util/errors.ts';
 
 const FIXTURES = 'test/fixtures/torch';
@@ -155,6 +156,23 @@ test('an unpruned small-width model with other block counts and classes round-tr
   const kernel = model.getLayer('backbone.conv1.conv').getWeights()[0].arraySync() as number[][][][];
   // PyTorch weight[o][i][y][x] is tfjs kernel[y][x][i][o].
   assert.is(stateDict.get('backbone.conv1.conv.weight')!.data[((2 * 3 + 1) * 3 + 0) * 3 + 2], Math.fround(kernel[0][2][1][2]));
+  model.dispose();
+});
+
+test('a model pruned by our own pruner round-trips exactly (state dict)', async () => {
+  const config = resolveConfig({ widthMultiplier: 0.125, blocks: [1, 1, 2, 2, 1], numClasses: 2 });
+  const full = buildYolov4(config);
+  randomizeWeights(full, 11);
+  const { model } = applyPlan(full, planPruning(full, { all: true, amount: 0.3 }));
+  full.dispose();
+  const input = new Float32Array(3 * 64 * 64).map((_, i) => ((i * 104729) % 997) / 997);
+  const path = join(tmp, 'our-pruned.pth');
+  await exportTorchYolov4(model, config, path);
+  const back = await importTorchYolov4(path);
+  assert.equal(convWidthsOf(back.model), convWidthsOf(model));
+  assert.ok(Object.entries(convWidthsOf(model)).some(([name, w]) => w < (config.widths[name] ?? Infinity)), 'nothing was pruned');
+  assertSameOutputs(forward(back.model, input, 64), forward(model, input, 64), 'pruned');
+  back.model.dispose();
   model.dispose();
 });
 
