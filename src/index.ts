@@ -23,6 +23,8 @@ export { saveCheckpoint, loadCheckpoint, readCheckpointMeta, CheckpointError, Ou
 export type { CheckpointMeta, PruneHistoryRecord, SaveCheckpointOptions } from './io/checkpoint.ts';
 export { importTorchYolov4, TorchImportError } from './io/torch-yolov4.ts';
 export type { TorchImportOptions } from './io/torch-yolov4.ts';
+export { exportTorchYolov4, torchYolov4Archive, yolov4ToStateDict, TorchExportError } from './io/torch-yolov4-export.ts';
+export type { TorchExportOptions, TorchExportResult } from './io/torch-yolov4-export.ts';
 export { importDarknet, exportDarknet, DarknetCfgError, DarknetWeightsError } from './io/darknet/index.ts';
 export type { ImportDarknetOptions, ImportedDarknet, ExportedDarknet } from './io/darknet/index.ts';
 export { exportOnnx, OnnxExportError } from './io/onnx/index.ts';

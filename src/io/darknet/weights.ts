@@ -150,8 +150,8 @@ function oihwToTf(src: Float32Array, l: ConvSpec): tf.Tensor {
   return tf.tensor4d(out, [k, k, cin, n]);
 }
 
-/** The inverse of oihwToTf, from a kernel's values and shape. */
-function tfToOihw(data: Float32Array, shape: number[], depthwise: boolean): Float32Array {
+/** The inverse of oihwToTf, from a kernel's values and shape (also the PyTorch export's conv layout). */
+export function tfToOihw(data: Float32Array, shape: number[], depthwise: boolean): Float32Array {
   const [k, k2, cin, last] = shape;
   const kk = k * k2;
   const out = new Float32Array(data.length);
