@@ -1,12 +1,13 @@
-import type { Argv, ArgumentsCamelCase, CommandModule } from 'yargs';
+import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { loadWeights } from '../io/load-weights.ts';
 import { loadConfigFile, resolveConfig, type Yolov4Config } from '../model/config.ts';
 import { buildYolov4 } from '../model/yolov4.ts';
 import { formatSummaryTable, summarizeModel } from '../model/summary.ts';
 import { useBackend } from './common.ts';
+import { defineVerb, type GlobalFlags } from './verb.ts';
 import { INPUT_SIZE_ALIAS, withImgSizeAlias } from './img-size-flag.ts';
 
-interface InfoArgs { weights?: string; config?: string; imgSize?: number; json: boolean; allLayers: boolean; backend: string; threads: number }
+interface InfoArgs extends GlobalFlags { weights?: string; config?: string; imgSize?: number; json: boolean; allLayers: boolean }
 
 const command = 'info';
 const describe = 'Parameters, FLOPs and a per-layer table of a checkpoint, a .pth file or a config';
@@ -64,5 +65,4 @@ async function handler(argv: ArgumentsCamelCase<InfoArgs>): Promise<void> {
   model.dispose();
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export default { command, describe, builder, handler } as CommandModule<any, any>;
+export default defineVerb({ command, describe, builder, handler });

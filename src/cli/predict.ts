@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import type { Argv, ArgumentsCamelCase, CommandModule } from 'yargs';
+import type { Argv, ArgumentsCamelCase } from 'yargs';
 import cliProgress from 'cli-progress';
 import { readClassNames } from '../io/load-weights.ts';
 import { predictImages, type ImagePrediction } from '../predict/predict-images.ts';
@@ -7,10 +7,11 @@ import { predictVideo } from '../predict/video.ts';
 import { measureFps } from '../predict/fps.ts';
 import { Detector } from '../predict/detector.ts';
 import { useBackend } from './common.ts';
+import { defineVerb, type GlobalFlags } from './verb.ts';
 
-interface PredictArgs {
+interface PredictArgs extends GlobalFlags {
   weights: string; source?: string[]; video?: string; out?: string; fps: boolean; runs: number; conf: number; iou: number; classesFile?: string; saveJson: boolean;
-  imgSize?: number; resize: boolean; batch: number; agnostic: boolean; multiLabel?: boolean; maxDet: number; maxFrames?: number; skipBad: boolean; backend: string; threads: number;
+  imgSize?: number; resize: boolean; batch: number; agnostic: boolean; multiLabel?: boolean; maxDet: number; maxFrames?: number; skipBad: boolean;
 }
 
 const command = 'predict';
@@ -132,5 +133,4 @@ function describePrediction(r: ImagePrediction, shown = 6): string {
   return `${path.basename(r.image)}: ${best.length} detection${best.length === 1 ? '' : 's'}${best.length ? `: ${list}${more}` : ''}`;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export default { command, describe, builder, handler } as CommandModule<any, any>;
+export default defineVerb({ command, describe, builder, handler });
