@@ -18,29 +18,29 @@ export interface EvalJobOptions {
   voc: boolean; resize: boolean; skipBad: boolean;
 }
 
-export async function evaluateJob(argv: EvalJobOptions): Promise<void> {
+export async function evaluateJob(o: EvalJobOptions): Promise<void> {
   let result: CocoEvalResult;
   let gt: CocoGroundTruth;
   let dets: CocoDetection[];
   let extra = '';
-  if (argv.gt && argv.dets) {
-    gt = await loadGroundTruth(argv.gt);
-    dets = await loadDetections(argv.dets, gt);
+  if (o.gt && o.dets) {
+    gt = await loadGroundTruth(o.gt);
+    dets = await loadDetections(o.dets, gt);
     result = evaluateCoco(gt, dets);
   } else {
-    const detector = await Detector.load(argv.weights!, evalDetectorOptions({
-      inputSize: argv.imgSize, conf: argv.conf, iou: argv.iou, maxDetections: argv.maxDet, multiLabel: argv.multiLabel, resizeMode: argv.resize ? 'resize' : undefined,
+    const detector = await Detector.load(o.weights!, evalDetectorOptions({
+      inputSize: o.imgSize, conf: o.conf, iou: o.iou, maxDetections: o.maxDet, multiLabel: o.multiLabel, resizeMode: o.resize ? 'resize' : undefined,
     }));
     const { config } = detector;
     // Notes (class matching, skipped images) wait until the progress bar is gone; stderr keeps --json clean.
     const notes: string[] = [];
-    const { dataset, groundTruth } = await openSplit(argv.data!, argv.split, { skipBad: argv.skipBad, warn: (m) => notes.push(m) });
+    const { dataset, groundTruth } = await openSplit(o.data!, o.split, { skipBad: o.skipBad, warn: (m) => notes.push(m) });
     const bar = new cliProgress.SingleBar({ format: 'eval |{bar}| {value}/{total} images {speed} img/s ETA {eta_formatted}', hideCursor: true }, cliProgress.Presets.shades_classic);
-    const total = Math.min(argv.limit ?? Infinity, dataset.items.length);
+    const total = Math.min(o.limit ?? Infinity, dataset.items.length);
     bar.start(total, 0, { speed: '-' });
     const t0 = performance.now();
     const ev = await evaluateModelOnDataset(detector, config, dataset, {
-      batchSize: argv.batch, groundTruth, limit: argv.limit, skipBad: argv.skipBad, warn: (m) => notes.push(m),
+      batchSize: o.batch, groundTruth, limit: o.limit, skipBad: o.skipBad, warn: (m) => notes.push(m),
       onProgress: (done) => bar.update(done, { speed: (done / ((performance.now() - t0) / 1000)).toFixed(2) }),
     });
     bar.stop();
@@ -49,15 +49,15 @@ export async function evaluateJob(argv: EvalJobOptions): Promise<void> {
     ({ result, groundTruth: gt, detections: dets } = ev);
     extra = `${ev.images} images in ${ev.seconds.toFixed(1)} s (${(ev.images / ev.seconds).toFixed(2)} img/s), ${dets.length} detections${ev.skipped ? `, ${ev.skipped} unreadable images skipped` : ''}`;
   }
-  if (argv.saveDets) await fs.writeFile(argv.saveDets, JSON.stringify(dets));
-  if (argv.prPlot) await writePrCurvePng(result, argv.prPlot);
-  const voc = argv.voc ? vocMap50(gt, dets) : undefined;
-  if (argv.json) {
-    console.log(JSON.stringify({ ...result.stats, ...(voc ? { vocMap50: voc.mAP } : {}), ...(argv.perClass ? { perClass: result.perClass } : {}) }));
+  if (o.saveDets) await fs.writeFile(o.saveDets, JSON.stringify(dets));
+  if (o.prPlot) await writePrCurvePng(result, o.prPlot);
+  const voc = o.voc ? vocMap50(gt, dets) : undefined;
+  if (o.json) {
+    console.log(JSON.stringify({ ...result.stats, ...(voc ? { vocMap50: voc.mAP } : {}), ...(o.perClass ? { perClass: result.perClass } : {}) }));
     return;
   }
   if (extra) console.log(extra);
   console.log(formatStatsTable(result.stats));
   if (voc) console.log(`VOC mAP@0.5 (all-point): ${voc.mAP.toFixed(4)}`);
-  if (argv.perClass) console.log(formatPerClassTable(result.perClass));
+  if (o.perClass) console.log(formatPerClassTable(result.perClass));
 }

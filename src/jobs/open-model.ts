@@ -1,6 +1,6 @@
 /** A model to work on: trained weights (checkpoint or .pth) or a freshly initialised model config. */
 import { loadWeights, type LoadedWeights } from '../io/load-weights.ts';
-import { loadConfigFile } from '../model/config.ts';
+import { loadConfigFile, type Yolov4Config } from '../model/config.ts';
 import { buildYolov4 } from '../model/yolov4.ts';
 import { JobOptionError } from './errors.ts';
 
@@ -11,11 +11,14 @@ export interface ModelSource {
   config?: string;
 }
 
-/** Loads `weights`, or builds `config` (with an empty pruning history). The caller disposes the model. */
-export async function openModel(source: ModelSource): Promise<Pick<LoadedWeights, 'model' | 'config' | 'pruning'>> {
+/**
+ * Loads `weights`, or builds `config` (with an empty pruning history), or without either the
+ * `fallback` config. The caller disposes the model.
+ */
+export async function openModel(source: ModelSource, fallback?: () => Yolov4Config): Promise<Pick<LoadedWeights, 'model' | 'config' | 'pruning'>> {
   if (source.weights) return loadWeights(source.weights);
-  if (!source.config) throw new JobOptionError('give --weights <ckpt|.pth> or --config <model.json>');
-  const config = loadConfigFile(source.config);
+  if (!source.config && !fallback) throw new JobOptionError('give --weights <ckpt|.pth> or --config <model.json>');
+  const config = source.config ? loadConfigFile(source.config) : fallback!();
   return { model: buildYolov4(config), config, pruning: [] };
 }
 
