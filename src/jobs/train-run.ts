@@ -48,7 +48,6 @@ export async function runTraining(verb: TrainVerb, a: TrainRunOptions, defaults:
   const model = started.model ?? buildYolov4(config);
   const valGroundTruth = valSet ? await splitGroundTruth(dataConfig, 'val') : undefined;
 
-
   let stopRequested = false;
   const onSigint = () => {
     if (stopRequested) process.exit(130);

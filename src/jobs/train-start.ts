@@ -64,7 +64,7 @@ export async function startRun(verb: TrainVerb, a: TrainRunOptions, defaults: Pa
     if (a.weights) {
       ({ model, config, pruning } = await loadWeights(a.weights));
     } else {
-      config = loadConfigFile(a.config ?? DEFAULT_MODEL_CONFIG);
+      config = loadConfigFile(a.config || DEFAULT_MODEL_CONFIG);
     }
     settings = settingsFromFlags(a, defaults, a.imgSize ?? config.inputSize);
   }
