@@ -65,3 +65,26 @@ export type { Dataset, DatasetConfig, DatasetItem, Box } from './data/index.ts';
 
 // Errors shared by all commands
 export { UsageError, isUsageError } from './util/errors.ts';
+
+// Jobs: what each CLI verb does, callable from a script (they print as the verbs do)
+export { runPrune } from './jobs/prune.ts';
+export { pruneOnce } from './jobs/prune-once.ts';
+export { rankingOptions } from './jobs/prune-options.ts';
+export type { PruneJobOptions } from './jobs/prune-options.ts';
+export { analyzeSensitivity, rankSensitivity, writeSensitivity } from './jobs/sensitivity.ts';
+export type { SensitivityOptions, SensitivityResult } from './jobs/sensitivity.ts';
+export { iterativePrune } from './jobs/iterative.ts';
+export type { IterativeOptions, IterativeResult } from './jobs/iterative.ts';
+export { exportModel, exportTfjs } from './jobs/export.ts';
+export type { ExportOptions } from './jobs/export.ts';
+export { importModel } from './jobs/import.ts';
+export type { ImportOptions } from './jobs/import.ts';
+export { importDarknetCheckpoint } from './jobs/import-darknet.ts';
+export { runTraining } from './jobs/train-run.ts';
+export type { TrainRunOptions } from './jobs/train-options.ts';
+export { evaluateJob } from './jobs/eval.ts';
+export { predictJob } from './jobs/predict.ts';
+export { modelInfo } from './jobs/info.ts';
+export { openModel } from './jobs/open-model.ts';
+export { openSplit } from './eval/open-split.ts';
+export { JobError, JobOptionError } from './jobs/errors.ts';

@@ -12,7 +12,7 @@ import { exportDarknetFiles, importDarknet } from '../src/io/darknet/index.ts';
 import { loadLayersModel } from '../src/io/model-files.ts';
 import { iterativePrune } from '../src/jobs/iterative.ts';
 import { runDemo } from '../src/jobs/demo.ts';
-import { exportTfjs } from '../src/cli/export.ts';
+import { exportTfjs } from '../src/jobs/export.ts';
 import type { Dataset } from '../src/data/types.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'yolo4-out-folder-'));

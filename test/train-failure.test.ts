@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { generateShapesDataset } from '../src/data/shapes.ts';
 import { loadDatasetConfig, openDataset } from '../src/data/dataset-config.ts';
 import { explainWasmAbort, isWasmAbort, TrainingMemoryError } from '../src/train/wasm-abort.ts';
-import { runTraining } from '../src/cli/train-run.ts';
+import { runTraining } from '../src/jobs/train-run.ts';
 
 // A real wasm heap exhaustion needs a 4 GiB heap (~40-90 s, 4.4 GB RSS with yolov4-small at 416, batch 8):
 // too heavy for a test. The message is checked on the error object emscripten throws; the clean-up on a

@@ -16,7 +16,7 @@ import { trainModel, type TrainingState } from '../src/train/trainer.ts';
 import { datasetInModelClasses } from '../src/train/dataset-classes.ts';
 import { readCheckpointMeta, saveCheckpoint } from '../src/io/checkpoint.ts';
 import { UsageError } from '../src/util/errors.ts';
-import { runTraining } from '../src/cli/train-run.ts';
+import { runTraining } from '../src/jobs/train-run.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'yolo4-train-run-'));
 const NAMES = ['circle', 'square', 'triangle'];

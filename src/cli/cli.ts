@@ -1,12 +1,13 @@
 /** `yolo4 <verb>`: flags are parsed here and in one file per verb; the work is done by library code.
  * runCli() is the whole command line; main.ts calls it with process.argv (tests call it in-process). */
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { createRequire } from 'node:module';
 import { exitCodeOf, isUsageError } from '../util/errors.ts';
 import { withBackend } from './common.ts';
 import { collectedExamples, collectingExamples, withExamples } from './help-examples.ts';
 import { suggestFor, unknownArguments } from './suggest.ts';
 import { validateNumericFlags } from './validate-flags.ts';
+import type { Verb } from './verb.ts';
 import info from './info.ts';
 import importCmd from './import.ts';
 import prune from './prune.ts';
@@ -36,19 +37,17 @@ function exitWith(e: unknown): never {
 /** The flags of the verb being parsed (its builder ran), for "did you mean" suggestions. */
 let verbFlags: string[] = [];
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function verb(m: CommandModule<any, any>): CommandModule<any, any> {
+/** `m` with its examples collected, its flags recorded for suggestions, and its errors turned into exit codes. */
+function verb(m: Verb): Verb {
   const collecting = collectingExamples(m);
-  const build = collecting.builder;
   return {
     ...collecting,
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    builder: ((y: Argv) => {
-      const built = typeof build === 'function' ? build(y) : y;
+    builder: (y: Argv) => {
+      const built = collecting.builder(y);
       // getOptions() is public in yargs 17 but missing from its types.
       verbFlags = Object.keys((y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key);
       return built;
-    }) as any,
+    },
     handler: async (argv) => {
       try {
         await m.handler(argv);
@@ -59,7 +58,7 @@ function verb(m: CommandModule<any, any>): CommandModule<any, any> {
   };
 }
 
-const verbs = [demo, info, importCmd, prune, train, finetune, evalCmd, predict, exportCmd];
+const verbs: Verb[] = [demo, info, importCmd, prune, train, finetune, evalCmd, predict, exportCmd];
 const verbNames = verbs.map((v) => String(v.command).split(' ')[0]);
 
 export interface RunOptions {

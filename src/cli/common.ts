@@ -1,8 +1,6 @@
 /** What every verb shares: the backend flag and turning known errors into one clear line. */
 import type { Argv } from 'yargs';
-import { selectBackend, type BackendChoice } from '../backend/select.ts';
-import { installSpeedups } from '../speed/install.ts';
-import { enableWasmThreads } from '../speed/wasm-threads.ts';
+import type { BackendChoice } from '../backend/select.ts';
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 
@@ -20,9 +18,4 @@ export function withBackend<T>(y: Argv<T>) {
   });
 }
 
-/** Selects the backend (with wasm threads if asked) and the faster gradient kernels for training. */
-export async function useBackend(choice: string, threads = Number(process.env.YOLO4_THREADS ?? 1)): Promise<void> {
-  if (threads > 1 && (choice === 'auto' || choice === 'wasm')) await enableWasmThreads({ threads });
-  await selectBackend(choice as BackendChoice);
-  installSpeedups({ mish: false });
-}
+export { useBackend } from '../jobs/use-backend.ts';

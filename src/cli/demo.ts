@@ -1,11 +1,12 @@
 import * as path from 'node:path';
-import type { Argv, ArgumentsCamelCase, CommandModule } from 'yargs';
+import type { Argv, ArgumentsCamelCase } from 'yargs';
 import cliProgress from 'cli-progress';
 import { formatStages, runDemo } from '../jobs/demo.ts';
 import type { Strategy } from '../prune/index.ts';
 import { useBackend } from './common.ts';
+import { defineVerb, type GlobalFlags } from './verb.ts';
 
-interface DemoArgs { out: string; epochs: number; amount: number; strategy: Strategy; backend: string; threads: number }
+interface DemoArgs extends GlobalFlags { out: string; epochs: number; amount: number; strategy: Strategy }
 
 const command = 'demo';
 const describe = 'The main job on shipped data: import Yolo-Fastest (COCO), eval, prune, eval, fine-tune, eval, predict';
@@ -34,5 +35,4 @@ async function handler(argv: ArgumentsCamelCase<DemoArgs>): Promise<void> {
   console.log(formatStages(stages));
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export default { command, describe, builder, handler } as CommandModule<any, any>;
+export default defineVerb({ command, describe, builder, handler });

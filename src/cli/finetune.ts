@@ -1,6 +1,9 @@
-import type { Argv, ArgumentsCamelCase, CommandModule } from 'yargs';
+import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { DEFAULT_FINETUNE_SETTINGS } from '../train/settings.ts';
-import { trainFlags, runTraining } from './train-run.ts';
+import { runTraining } from '../jobs/train-run.ts';
+import type { TrainRunOptions } from '../jobs/train-options.ts';
+import { trainFlags } from './train-flags.ts';
+import { defineVerb, type GlobalFlags } from './verb.ts';
 
 const command = 'finetune';
 const describe = 'Fine-tune a (pruned) checkpoint: constant lr 1e-3 as in Li et al. by default';
@@ -10,9 +13,8 @@ function builder(y: Argv) {
     .example('$0 finetune --weights checkpoints/pruned --data datasets/tinycoco.json --epochs 10', 'retrain after pruning');
 }
 
-async function handler(argv: ArgumentsCamelCase<Record<string, unknown>>): Promise<void> {
+async function handler(argv: ArgumentsCamelCase<TrainRunOptions & GlobalFlags>): Promise<void> {
   await runTraining('finetune', argv, DEFAULT_FINETUNE_SETTINGS);
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export default { command, describe, builder, handler } as CommandModule<any, any>;
+export default defineVerb({ command, describe, builder, handler });

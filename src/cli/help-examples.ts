@@ -4,7 +4,8 @@
  * example then fails); here the verbs' .example() calls are collected instead and printed after
  * yargs' help text without any wrapping.
  */
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import type { Verb } from './verb.ts';
 
 export interface Example {
   command: string;
@@ -15,14 +16,11 @@ export interface Example {
 export const collectedExamples: Example[] = [];
 
 /** `m` with its builder's .example() calls recorded in collectedExamples, not given to yargs. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function collectingExamples(m: CommandModule<any, any>): CommandModule<any, any> {
+export function collectingExamples(m: Verb): Verb {
   const build = m.builder;
-  if (typeof build !== 'function') return m;
   return {
     ...m,
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    builder: ((y: Argv) => {
+    builder: (y: Argv) => {
       const original = y.example;
       const record = (command: string | [string, string?][], description?: string) => {
         const list = Array.isArray(command) ? command : [[command, description] as [string, string?]];
@@ -35,7 +33,7 @@ export function collectingExamples(m: CommandModule<any, any>): CommandModule<an
       } finally {
         y.example = original;
       }
-    }) as any,
+    },
   };
 }
 

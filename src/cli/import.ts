@@ -1,12 +1,11 @@
-import type { Argv, ArgumentsCamelCase, CommandModule } from 'yargs';
-import { checkOutputTarget, saveCheckpoint } from '../io/checkpoint.ts';
-import { readClassNames } from '../io/load-weights.ts';
-import { importTorchYolov4 } from '../io/torch-yolov4.ts';
-import { countTrainableParams } from '../model/yolov4.ts';
+/** `yolo4 import <file>`: its flags; the work is jobs/import.ts' importModel (.pth or darknet .cfg). */
+import type { Argv, ArgumentsCamelCase } from 'yargs';
+import { importModel } from '../jobs/import.ts';
 import { useBackend } from './common.ts';
-import { darknetImportFlags, FORCE_FLAG, importDarknetCheckpoint } from './import-darknet.ts';
+import { darknetImportFlags, FORCE_FLAG } from './import-darknet.ts';
+import { defineVerb, type GlobalFlags } from './verb.ts';
 
-interface ImportArgs { file: string; out: string; force: boolean; classesFile?: string; imgSize?: number; weights?: string; names?: string; bnEps?: string; backend: string; threads: number }
+interface ImportArgs extends GlobalFlags { file: string; out: string; force: boolean; classesFile?: string; imgSize?: number; weights?: string; names?: string; bnEps?: string }
 
 const command = 'import <file>';
 const describe = 'Convert PyTorch YOLOv4 weights (.pth) or a darknet model (.cfg + --weights) into a checkpoint';
@@ -23,19 +22,9 @@ function builder(y: Argv) {
 
 async function handler(argv: ArgumentsCamelCase<ImportArgs>): Promise<void> {
   await useBackend(argv.backend, argv.threads);
-  await checkOutputTarget(argv.out, { force: argv.force }); // before the work, not after it
-  const namesFile = argv.classesFile ?? argv.names;
-  if (argv.file.toLowerCase().endsWith('.cfg')) {
-    console.log(await importDarknetCheckpoint({ cfg: argv.file, weights: argv.weights, names: namesFile, out: argv.out, force: argv.force, inputSize: argv.imgSize, bnEps: argv.bnEps }));
-    return;
-  }
-  if (argv.weights) throw new Error('--weights goes with a darknet .cfg; for PyTorch give the .pth file itself');
-  const classNames = namesFile ? await readClassNames(namesFile) : undefined;
-  const { model, config, format, kind } = await importTorchYolov4(argv.file, { classNames, inputSize: argv.imgSize });
-  await saveCheckpoint(argv.out, model, config, { source: { kind: 'pytorch', file: argv.file, format, content: kind }, overwrite: argv.force });
-  console.log(`imported ${argv.file} (${format} ${kind}): ${countTrainableParams(model).toLocaleString('en-US')} parameters, ${config.numClasses} classes -> ${argv.out}`);
-  model.dispose();
+  console.log(await importModel({
+    file: argv.file, out: argv.out, force: argv.force, namesFile: argv.classesFile ?? argv.names, inputSize: argv.imgSize, weights: argv.weights, bnEps: argv.bnEps,
+  }));
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export default { command, describe, builder, handler } as CommandModule<any, any>;
+export default defineVerb({ command, describe, builder, handler });

@@ -1,5 +1,8 @@
-import type { Argv, ArgumentsCamelCase, CommandModule } from 'yargs';
-import { trainFlags, runTraining } from './train-run.ts';
+import type { Argv, ArgumentsCamelCase } from 'yargs';
+import { runTraining } from '../jobs/train-run.ts';
+import type { TrainRunOptions } from '../jobs/train-options.ts';
+import { trainFlags } from './train-flags.ts';
+import { defineVerb, type GlobalFlags } from './verb.ts';
 
 const command = 'train';
 const describe = 'Train YOLOv4 on a dataset (the reference recipe by default)';
@@ -11,9 +14,8 @@ function builder(y: Argv) {
     .example('$0 train --resume runs/exp --epochs 400', 'extend a run (the lr schedule is re-planned for 400 epochs)');
 }
 
-async function handler(argv: ArgumentsCamelCase<Record<string, unknown>>): Promise<void> {
+async function handler(argv: ArgumentsCamelCase<TrainRunOptions & GlobalFlags>): Promise<void> {
   await runTraining('train', argv, {});
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export default { command, describe, builder, handler } as CommandModule<any, any>;
+export default defineVerb({ command, describe, builder, handler });

@@ -34,7 +34,7 @@ export const TFJS_EXPORT_FOLDER: OutputFolderRule = {
   vouch: async (dir) => (await fs.readFile(path.join(dir, 'README.md'), 'utf8').catch(() => '')).includes(TFJS_EXPORT_STAMP),
 };
 
-/** A line of the README that `yolo4 export --format tfjs` writes (src/cli/export.ts). */
+/** A line of the README that `yolo4 export --format tfjs` writes (src/jobs/export.ts). */
 export const TFJS_EXPORT_STAMP = 'Written by `yolo4 export --format tfjs`.';
 
 /** `yolo4 demo --out`: the pruned checkpoint, the fine-tuning run and the drawn predictions. */

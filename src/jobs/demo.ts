@@ -8,9 +8,9 @@ import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { loadDatasetConfig, openDataset } from '../data/dataset-config.ts';
 import type { Dataset } from '../data/types.ts';
-import { loadGroundTruth } from '../eval/coco-io.ts';
 import type { CocoGroundTruth } from '../eval/coco-types.ts';
 import { evaluateModelOnDataset } from '../eval/evaluate-model.ts';
+import { openSplit } from '../eval/open-split.ts';
 import { saveCheckpoint } from '../io/checkpoint.ts';
 import { importDarknet } from '../io/darknet/index.ts';
 import { checkOutputFolder, DEMO_FOLDER } from '../io/output-folder.ts';
@@ -21,6 +21,7 @@ import { predictImages } from '../predict/predict-images.ts';
 import { applyPlan, planPruning, type Strategy } from '../prune/index.ts';
 import { DEFAULT_FINETUNE_SETTINGS, resolveTrainSettings } from '../train/settings.ts';
 import { trainModel, type TrainHooks } from '../train/trainer.ts';
+import { JobError } from './errors.ts';
 
 export const DEMO_MODEL = {
   cfg: 'models/yolo-fastest-1.1/yolo-fastest-1.1.cfg',
@@ -65,8 +66,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoStage[]> {
   const { model, config } = await importDarknet(DEMO_MODEL.cfg, DEMO_MODEL.weights, { namesFile: DEMO_MODEL.names });
   const dataConfig = await loadDatasetConfig(DEMO_DATA);
   const train = await openDataset(dataConfig, 'train');
-  const val = await openDataset(dataConfig, 'val');
-  const gt = await loadGroundTruth((dataConfig.val as { annotations: string }).annotations);
+  const { dataset: val, groundTruth: gt } = await openSplit(dataConfig, 'val');
+  if (!gt) throw new JobError(`${DEMO_DATA} has no COCO annotations for its val split`);
   const stages: DemoStage[] = [];
 
   o.log(`2/6 evaluating on ${val.items.length} COCO val images (${DEMO_DATA})`);

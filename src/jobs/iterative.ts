@@ -34,13 +34,18 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/types.ts';
 import type { CocoGroundTruth } from '../eval/coco-types.ts';
 import { evaluateModelOnDataset } from '../eval/evaluate-model.ts';
-import { copyCheckpoint, removeCheckpoint, saveCheckpoint, type PruneHistoryRecord } from '../io/checkpoint.ts';
+import { removeCheckpoint, saveCheckpoint, type PruneHistoryRecord } from '../io/checkpoint.ts';
 import { checkOutputFolder, ITERATIVE_FOLDER } from '../io/output-folder.ts';
 import type { Yolov4Config } from '../model/config.ts';
 import { applyPlan, countFlops, countParams, planPruning, type RankingOptions } from '../prune/index.ts';
 import { DEFAULT_FINETUNE_SETTINGS, resolveTrainSettings, type TrainSettings } from '../train/settings.ts';
 import { trainModel, type TrainHooks } from '../train/trainer.ts';
-import { writeLinePlotPng } from '../util/line-plot.ts';
+import { chooseBest } from './iterative-best.ts';
+import { plotSteps, stepsCsv } from './iterative-report.ts';
+import { JobError, JobOptionError } from './errors.ts';
+
+// The outputs (steps.csv, plots, table) are in iterative-report.ts.
+export { stepsCsv } from './iterative-report.ts';
 
 export interface IterativeHooks {
   log?: (line: string) => void;
@@ -136,8 +141,8 @@ export interface IterativeResult {
 
 /** Per-step amount a with (1 - a)^steps = 1 - target. */
 export function stepAmount(target: number, steps: number): number {
-  if (!(target >= 0 && target < 1)) throw new Error(`target amount must be in [0, 1), got ${target}`);
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a positive integer, got ${steps}`);
+  if (!(target >= 0 && target < 1)) throw new JobOptionError(`target amount must be in [0, 1), got ${target}`);
+  if (!Number.isInteger(steps) || steps < 1) throw new JobOptionError(`steps must be a positive integer, got ${steps}`);
   return 1 - Math.pow(1 - target, 1 / steps);
 }
 
@@ -154,15 +159,15 @@ export async function iterativePrune(model: tf.LayersModel, config: Yolov4Config
   const metric = o.metric ?? 'AP50';
   const maxDrop = o.maxMapDrop ?? Infinity;
   const inputSize = o.inputSize ?? config.inputSize;
-  if (o.amount === undefined && !o.amounts) throw new Error('iterative pruning needs a target amount (or per-layer amounts)');
-  if (o.amount !== undefined && !(o.amount > 0 && o.amount < 1)) throw new Error(`target amount must be between 0 and 1 (exclusive), got ${o.amount}`);
-  if (!Number.isInteger(o.finetuneEpochs) || o.finetuneEpochs < 0) throw new Error(`finetuneEpochs must be a non-negative integer, got ${o.finetuneEpochs}`);
-  if (o.finetuneEpochs > 0 && !o.trainSet) throw new Error('fine-tuning needs a train set');
+  if (o.amount === undefined && !o.amounts) throw new JobOptionError('iterative pruning needs a target amount (or per-layer amounts)');
+  if (o.amount !== undefined && !(o.amount > 0 && o.amount < 1)) throw new JobOptionError(`target amount must be between 0 and 1 (exclusive), got ${o.amount}`);
+  if (!Number.isInteger(o.finetuneEpochs) || o.finetuneEpochs < 0) throw new JobOptionError(`finetuneEpochs must be a non-negative integer, got ${o.finetuneEpochs}`);
+  if (o.finetuneEpochs > 0 && !o.trainSet) throw new JobOptionError('fine-tuning needs a train set');
   const a = o.amount !== undefined ? stepAmount(o.amount, o.steps) : NaN; // NaN: per-pattern amounts only
   const perPattern = o.amounts ? Object.fromEntries(Object.entries(o.amounts).map(([k, v]) => [k, stepAmount(v, o.steps)])) : undefined;
   for (const ds of [o.valSet, o.trainSet]) {
     if (ds && ds.classNames.length !== config.numClasses) {
-      throw new Error(`the model has ${config.numClasses} classes but the ${ds.split} set of '${ds.name}' has ${ds.classNames.length}`);
+      throw new JobError(`the model has ${config.numClasses} classes but the ${ds.split} set of '${ds.name}' has ${ds.classNames.length}`);
     }
   }
   const settings = resolveTrainSettings(DEFAULT_FINETUNE_SETTINGS, { inputSize, valEvery: 0 }, o.settings ?? {}, { epochs: Math.max(1, o.finetuneEpochs) });
@@ -280,48 +285,4 @@ export async function iterativePrune(model: tf.LayersModel, config: Yolov4Config
   }
   await write();
   return summary();
-}
-
-/** Applies the `best` rule (see the file comment) and copies the chosen step's checkpoint to `dir` when it changed. */
-async function chooseBest(records: StepRecord[], maxDrop: number, metric: 'AP50' | 'AP', dir: string, previous: IterativeResult['best']): Promise<IterativeResult['best']> {
-  const within = records.filter((r) => r.drop <= maxDrop);
-  let chosen: StepRecord;
-  let reason: string;
-  if (within.length) {
-    chosen = within[within.length - 1];
-    reason = Number.isFinite(maxDrop) ? `the most pruned step within the max ${metric} drop of ${maxDrop}` : 'the last step (no max drop given)';
-  } else {
-    chosen = records.reduce((b, r) => ((metric === 'AP50' ? r.AP50 : r.AP) > (metric === 'AP50' ? b.AP50 : b.AP) ? r : b), records[0]);
-    reason = `no step within the max ${metric} drop of ${maxDrop}: the step with the highest ${metric}`;
-  }
-  // Replaces only a checkpoint of ours at dir, swapped in like a save (crash-safe).
-  if (previous?.step !== chosen.step) await copyCheckpoint(chosen.checkpoint, dir);
-  return { step: chosen.step, checkpoint: dir, reason };
-}
-
-const CSV_HEADER = 'step,amount,cumulative,params,flops,params_ratio,flops_ratio,AP50_pruned,AP_pruned,AP50,AP,drop,finetune_loss,seconds,checkpoint';
-
-export function stepsCsv(rows: StepRecord[]): string {
-  const num = (v: number) => (Number.isFinite(v) ? String(Number(v.toPrecision(6))) : '');
-  return [CSV_HEADER, ...rows.map((r) => [
-    r.step, num(r.amount), num(r.cumulative), r.params, r.flops, num(r.paramsRatio), num(r.flopsRatio),
-    num(r.AP50Pruned), num(r.APPruned), num(r.AP50), num(r.AP), num(r.drop), num(r.finetuneLoss), num(r.seconds), r.checkpoint,
-  ].join(','))].join('\n') + '\n';
-}
-
-/** `steps.png`: the mAP after pruning and after fine-tuning per step; `steps-size.png`: params and FLOPs left. */
-async function plotSteps(file: string, sizeFile: string, baseline: StepRecord, records: StepRecord[], metric: string): Promise<void> {
-  const all = [baseline, ...records];
-  const xs = all.map((r) => r.step);
-  const xMax = Math.max(1, xs[xs.length - 1]);
-  await writeLinePlotPng(file, [
-    { name: 'AP50 (fine-tuned)', xs, ys: all.map((r) => r.AP50) },
-    { name: 'AP50 before fine-tune', xs, ys: all.map((r) => r.AP50Pruned) },
-    { name: 'AP (fine-tuned)', xs, ys: all.map((r) => r.AP) },
-    { name: 'AP before fine-tune', xs, ys: all.map((r) => r.APPruned) },
-  ], { title: `iterative pruning: mAP per step (0 = unpruned; stop rule on ${metric})`, xLabel: 'step', yLabel: 'mAP', yMin: 0, xMin: 0, xMax });
-  await writeLinePlotPng(sizeFile, [
-    { name: 'params / original', xs, ys: all.map((r) => r.paramsRatio) },
-    { name: 'FLOPs / original', xs, ys: all.map((r) => r.flopsRatio) },
-  ], { title: 'iterative pruning: size per step', xLabel: 'step', yLabel: 'fraction of the unpruned model', yMin: 0, yMax: 1, xMin: 0, xMax });
 }

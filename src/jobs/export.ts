@@ -1,0 +1,74 @@
+/**
+ * The export job: a checkpoint out of the project.
+ * - darknet: `<prefix>.cfg` (pruned widths), `<prefix>.weights`, `<prefix>.names`, loadable by darknet and
+ *   OpenCV's DNN module. Only for models imported from darknet (the cfg travels inside them).
+ * - tfjs: a tfjs layers model directory (model.json + weight files) plus the config and a README on
+ *   loading it in a browser or Node.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import '../model/darknet-layers.ts'; // custom layers of darknet checkpoints
+import { loadWeights } from '../io/load-weights.ts';
+import { writeDarknetExport } from '../io/darknet-export-target.ts';
+import { saveLayersModel } from '../io/model-files.ts';
+import { checkOutputFolder, TFJS_EXPORT_FOLDER, TFJS_EXPORT_STAMP } from '../io/output-folder.ts';
+import type { Yolov4Config } from '../model/config.ts';
+
+export interface ExportOptions {
+  /** Checkpoint directory. */
+  weights: string;
+  format: 'darknet' | 'tfjs';
+  /** darknet: a path prefix or a directory; tfjs: the directory, new or empty. */
+  out: string;
+  /** Overwrite an earlier export at `out` (only files an export wrote). */
+  force?: boolean;
+}
+
+/** Exports the checkpoint and returns the line saying where it went. */
+export async function exportModel(o: ExportOptions): Promise<string> {
+  if (o.format === 'tfjs') await checkOutputFolder(o.out, TFJS_EXPORT_FOLDER, { force: o.force }); // before loading
+  const { model, config } = await loadWeights(o.weights);
+  try {
+    if (o.format === 'darknet') {
+      const out = await writeDarknetExport(model, config, o.out, { force: o.force });
+      return `darknet model -> ${out.cfgPath}, ${out.weightsPath}, ${out.namesPath}`;
+    }
+    await exportTfjs(model, config, o.out, { force: o.force });
+    return `tfjs layers model -> ${path.join(o.out, 'model.json')} (see README.md there)`;
+  } finally {
+    model.dispose();
+  }
+}
+
+const TFJS_README = (config: Yolov4Config, classes: string[]) => `# ${config.name} as a TensorFlow.js layers model
+
+${TFJS_EXPORT_STAMP} \`model.json\` + weight files load with any tfjs loader:
+
+\`\`\`js
+import * as tf from '@tensorflow/tfjs';
+// Register the custom layers first (see below), then:
+const model = await tf.loadLayersModel('https://example.com/model/model.json'); // or a file:// / IOHandler in Node
+const outputs = model.predict(input); // input: [1, ${config.inputSize}, ${config.inputSize}, 3], RGB / 255, ${config.resizeMode === 'resize' ? 'plain resize' : 'letterboxed'}
+\`\`\`
+
+Custom layer classes the model may contain (register each with \`tf.serialization.registerClass\` before
+loading; their code is in this project):
+- \`Mish\` (src/model/mish.ts): x * tanh(softplus(x))
+- \`ChannelSplit\` (src/model/darknet-layers.ts): channels [groupId * C / groups, (groupId + 1) * C / groups)
+- \`DarknetYolo\` (src/model/darknet-layers.ts): the identity (carries darknet metadata)
+
+Outputs: one tensor per detection head, [batch, H / stride, W / stride, anchors * (5 + classes)] raw logits
+(channel a * (5 + C) + k: tx, ty, tw, th, objectness, class logits). Decoding: see src/predict/decode.ts;
+\`config.json\` holds the anchors (input pixels), each head's anchor indices (anchorMask, in output order),
+scaleXY and the ${classes.length} class names.
+`;
+
+/** Writes model.json + weights, config.json and README.md into `dir` (see TFJS_EXPORT_FOLDER for the rule). */
+export async function exportTfjs(model: tf.LayersModel, config: Yolov4Config, dir: string, opts: { force?: boolean } = {}): Promise<void> {
+  await checkOutputFolder(dir, TFJS_EXPORT_FOLDER, { force: opts.force });
+  await fs.mkdir(dir, { recursive: true });
+  await saveLayersModel(model, dir);
+  await fs.writeFile(path.join(dir, 'config.json'), `${JSON.stringify(config, null, 1)}\n`);
+  await fs.writeFile(path.join(dir, 'README.md'), TFJS_README(config, config.classNames));
+}
