@@ -23,8 +23,10 @@ export { saveCheckpoint, loadCheckpoint, readCheckpointMeta, CheckpointError, Ou
 export type { CheckpointMeta, PruneHistoryRecord, SaveCheckpointOptions } from './io/checkpoint.ts';
 export { importTorchYolov4, TorchImportError } from './io/torch-yolov4.ts';
 export type { TorchImportOptions } from './io/torch-yolov4.ts';
-export { importDarknet, exportDarknet, DarknetCfgError, DarknetWeightsError } from './io/darknet/index.ts';
-export type { ImportDarknetOptions, ImportedDarknet, ExportedDarknet } from './io/darknet/index.ts';
+export { importDarknet, exportDarknetFiles, DarknetCfgError, DarknetWeightsError } from './io/darknet/index.ts';
+export type { DarknetLayout, ImportDarknetOptions, ImportedDarknet } from './io/darknet/index.ts';
+export { writeDarknetExport } from './io/darknet-export-target.ts';
+export type { ExportedDarknet } from './io/darknet-export-target.ts';
 
 // Pruning
 export { planPruning, applyPlan, formatPlan } from './prune/index.ts';
