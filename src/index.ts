@@ -25,8 +25,10 @@ export { importTorchYolov4, TorchImportError } from './io/torch-yolov4.ts';
 export type { TorchImportOptions } from './io/torch-yolov4.ts';
 export { exportTorchYolov4, torchYolov4Archive, yolov4ToStateDict, TorchExportError } from './io/torch-yolov4-export.ts';
 export type { TorchExportOptions, TorchExportResult } from './io/torch-yolov4-export.ts';
-export { importDarknet, exportDarknet, DarknetCfgError, DarknetWeightsError } from './io/darknet/index.ts';
-export type { ImportDarknetOptions, ImportedDarknet, ExportedDarknet } from './io/darknet/index.ts';
+export { importDarknet, exportDarknetFiles, DarknetCfgError, DarknetWeightsError } from './io/darknet/index.ts';
+export type { DarknetLayout, ImportDarknetOptions, ImportedDarknet } from './io/darknet/index.ts';
+export { writeDarknetExport } from './io/darknet-export-target.ts';
+export type { ExportedDarknet } from './io/darknet-export-target.ts';
 export { exportOnnx, OnnxExportError } from './io/onnx/index.ts';
 export type { ExportOnnxOptions, ExportedOnnx, OnnxOutputInfo } from './io/onnx/index.ts';
 

@@ -8,8 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import '../src/model/darknet-layers.ts';
 import { loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.ts';
+import { EXPORT_MARKER, writeDarknetExport } from '../src/io/darknet-export-target.ts';
 import {
-  countDarknetParams, DarknetCfgError, DarknetWeightsError, exportDarknet, exportDarknetFiles, exportDarknetWeights,
+  countDarknetParams, DarknetCfgError, DarknetWeightsError, exportDarknetFiles, exportDarknetWeights,
   importDarknet, importDarknetText, loadDarknetWeights, parseDarknetCfg, randomDarknetWeights, readWeightsHeader,
   resolveDarknetNetwork, writeDarknetCfg,
 } from '../src/io/darknet/index.ts';
@@ -64,7 +65,7 @@ test('yolov4.cfg and yolov4-tiny.cfg build with darknet\'s parameter counts', ()
 
   // The tfjs model agrees: trainable = darknet's, trainable + BN statistics = the .weights floats.
   const t0 = performance.now();
-  const { model, config } = importDarknetText(cfgText('yolov4.cfg'));
+  const { model, config } = importDarknetText(cfgText('yolov4.cfg'), undefined, { layout: 'darknet' });
   assert.is(countTrainableParams(model), 64363101);
   assert.is(countTrainableParams(model) + countNonTrainableParams(model), 64429405);
   assert.equal(config.anchorMask, [[0, 1, 2], [3, 4, 5], [6, 7, 8]]);
@@ -88,7 +89,7 @@ test('random weights in darknet layout round-trip through load and export (yolov
     const net = network(f);
     const bytes = randomDarknetWeights(net, 7, { major: 0, minor: 2, revision: 5, seen: 123456789012 });
     assert.is(bytes.byteLength, 20 + 4 * countDarknetParams(net).weightFloats);
-    const { model } = importDarknetText(cfgText(f), bytes);
+    const { model } = importDarknetText(cfgText(f), bytes, { layout: 'darknet' });
     const back = exportDarknetFiles(model);
     assert.ok(Buffer.compare(Buffer.from(back.weights), Buffer.from(bytes)) === 0, `${f}: exported bytes differ from the loaded ones`);
     assert.is(back.cfgText, cfgText(f));
@@ -117,9 +118,9 @@ test('Yolo-Fastest: export(import(x)) reproduces the original .cfg and .weights 
   assert.is(model.getLayer('conv_2').getClassName(), 'DepthwiseConv2D');
   const dir = mkdtempSync(join(tmpdir(), 'darknet-export-'));
   try {
-    const out = await exportDarknet(model, config, join(dir, 'fastest'));
+    const out = await writeDarknetExport(model, config, join(dir, 'fastest'));
     assert.ok(readFileSync(out.weightsPath).equals(readFileSync(`${FASTEST}/yolo-fastest-1.1.weights`)));
-    assert.is(readFileSync(out.cfgPath, 'utf8'), cfgText('yolo-fastest-1.1/yolo-fastest-1.1.cfg'));
+    assert.is(readFileSync(out.cfgPath, 'utf8'), `${EXPORT_MARKER}\n${cfgText('yolo-fastest-1.1/yolo-fastest-1.1.cfg')}`);
     assert.is(readFileSync(out.namesPath, 'utf8'), `${config.classNames.join('\n')}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -20,7 +20,11 @@ export function darknetImportFlags<T>(y: Argv<T>) {
     .option('names', { type: 'string', describe: 'class names, one per line, e.g. coco.names (default: COCO names for 80 classes)' })
     .option('img-size', { type: 'number', describe: 'input size stored in the checkpoint, a multiple of 32 (default: the cfg\'s width = height)' })
     .option('input-size', INPUT_SIZE_ALIAS)
-    .option('bn-eps', { type: 'string', default: 'darknet', describe: 'BatchNorm epsilon: darknet (1e-5, as darknet computes), opencv (1e-6, as OpenCV\'s DNN module computes) or a number' });
+    .option('bn-eps', { type: 'string', default: 'darknet', describe: 'BatchNorm epsilon: darknet (1e-5, as darknet computes), opencv (1e-6, as OpenCV\'s DNN module computes) or a number' })
+    .option('layout', {
+      choices: ['auto', 'darknet', 'yolov4'] as const, default: 'auto' as const,
+      describe: 'auto: a cfg with YOLOv4\'s structure (AlexeyAB\'s yolov4.cfg, any widths and classes) becomes our YOLOv4 with the reference layer names (conv2.0, backbone.stages.4...), any other a generic darknet graph (conv_0, conv_1...); darknet: always the generic graph; yolov4: YOLOv4 or an error saying why not',
+    });
 }
 
 const command = 'import-darknet <cfg>';

@@ -3,9 +3,10 @@ import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { importModel } from '../jobs/import.ts';
 import { useBackend } from './common.ts';
 import { darknetImportFlags, FORCE_FLAG } from './import-darknet.ts';
+import type { DarknetLayout } from '../io/darknet/index.ts';
 import { defineVerb, type GlobalFlags } from './verb.ts';
 
-interface ImportArgs extends GlobalFlags { file: string; out: string; force: boolean; classesFile?: string; imgSize?: number; weights?: string; names?: string; bnEps?: string }
+interface ImportArgs extends GlobalFlags { file: string; out: string; force: boolean; classesFile?: string; imgSize?: number; weights?: string; names?: string; bnEps?: string; layout: DarknetLayout }
 
 const command = 'import <file>';
 const describe = 'Convert PyTorch YOLOv4 weights (.pth) or a darknet model (.cfg + --weights) into a checkpoint';
@@ -23,7 +24,7 @@ function builder(y: Argv) {
 async function handler(argv: ArgumentsCamelCase<ImportArgs>): Promise<void> {
   await useBackend(argv.backend, argv.threads);
   console.log(await importModel({
-    file: argv.file, out: argv.out, force: argv.force, namesFile: argv.classesFile ?? argv.names, inputSize: argv.imgSize, weights: argv.weights, bnEps: argv.bnEps,
+    file: argv.file, out: argv.out, force: argv.force, namesFile: argv.classesFile ?? argv.names, inputSize: argv.imgSize, weights: argv.weights, bnEps: argv.bnEps, layout: argv.layout,
   }));
 }
 

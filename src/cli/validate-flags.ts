@@ -42,6 +42,7 @@ export const FLAG_RULES: Readonly<Record<string, NumberRule>> = {
   amount: { min: 0, max: 1, minExclusive: true, maxExclusive: true },
   'round-to': positiveInt,
   'min-channels': positiveInt,
+  opset: { integer: true, min: 13, max: 21 },
   seed: { integer: true },
   'proxy-images': positiveInt,
   top: nonNegativeInt,

@@ -9,7 +9,14 @@ import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import type { Yolov4Config } from '../model/config.ts';
 import { OutputExistsError } from './checkpoint.ts';
-import { exportDarknetFiles, type ExportedDarknet } from './darknet/index.ts';
+import { exportDarknetFiles } from './darknet/index.ts';
+import { writeFileAtomic } from '../util/atomic-file.ts';
+
+export interface ExportedDarknet {
+  cfgPath: string;
+  weightsPath: string;
+  namesPath: string;
+}
 
 export const EXPORT_MARKER = '# written by yolo4-prune export';
 
@@ -20,17 +27,16 @@ export async function darknetExportPrefix(out: string, name: string): Promise<st
 }
 
 export async function writeDarknetExport(
-  model: tf.LayersModel, config: Pick<Yolov4Config, 'inputSize' | 'classNames' | 'name'>, out: string, opts: { force?: boolean } = {},
+  model: tf.LayersModel, config: Yolov4Config, out: string, opts: { force?: boolean } = {},
 ): Promise<ExportedDarknet> {
   const prefix = await darknetExportPrefix(out, config.name || model.name);
   const files = { cfgPath: `${prefix}.cfg`, weightsPath: `${prefix}.weights`, namesPath: `${prefix}.names` };
   await checkDarknetTarget(files, Boolean(opts.force));
   const { cfgText, weights } = exportDarknetFiles(model, config);
-  await fs.mkdir(path.dirname(path.resolve(prefix)), { recursive: true });
-  // .cfg last: its marker vouches for the other two.
-  await fs.writeFile(files.weightsPath, weights);
-  await fs.writeFile(files.namesPath, `${config.classNames.join('\n')}\n`);
-  await fs.writeFile(files.cfgPath, `${EXPORT_MARKER}\n${cfgText}`);
+  // .cfg last: its marker vouches for the other two. Each file is written whole, then renamed over.
+  await writeFileAtomic(files.weightsPath, [weights]);
+  await writeFileAtomic(files.namesPath, [Buffer.from(`${config.classNames.join('\n')}\n`)]);
+  await writeFileAtomic(files.cfgPath, [Buffer.from(`${EXPORT_MARKER}\n${cfgText}`)]);
   return files;
 }
 

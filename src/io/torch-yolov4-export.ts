@@ -8,10 +8,12 @@
  * Layer names already are the reference's module paths (model/yolov4.ts), so only the layout is
  * checked: a network that YoloBody cannot express (e.g. a darknet-imported graph) is refused.
  */
+import { promises as fs } from 'node:fs';
 import type * as tf from '@tensorflow/tfjs';
 import { STANDARD_BLOCKS, type Yolov4Config } from '../model/config.ts';
 import { yolov4ConvLayout } from '../model/layout.ts';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileAtomic } from '../util/atomic-file.ts';
+import { OutputExistsError } from './checkpoint.ts';
 import { tfToOihw } from './darknet/weights.ts';
 import type { StateDict, TorchTensor } from './torch/index.ts';
 import { archiveNameFor, torchSave, TorchExportError, type TorchSaveResult } from './torch/write/index.ts';
@@ -24,6 +26,8 @@ export interface TorchExportOptions {
   whole?: boolean;
   /** The value of every BatchNorm's num_batches_tracked buffer, which tfjs does not keep (default 0). */
   numBatchesTracked?: number;
+  /** Replace an existing file at the path; only a PyTorch checkpoint is ever replaced. */
+  force?: boolean;
 }
 
 export interface TorchExportResult {
@@ -147,6 +151,7 @@ export function torchYolov4Archive(
 export async function exportTorchYolov4(
   model: tf.LayersModel, config: Pick<Yolov4Config, 'blocks' | 'architecture'>, path: string, opts: TorchExportOptions = {},
 ): Promise<TorchExportResult> {
+  await checkTorchTarget(path, Boolean(opts.force));
   const { chunks } = torchYolov4Archive(model, config, archiveNameFor(path), opts);
   try {
     await writeFileAtomic(path, chunks);
@@ -154,4 +159,31 @@ export async function exportTorchYolov4(
     throw new TorchExportError(`cannot write "${path}": ${(e as Error).message}`, { cause: e });
   }
   return { path, kind: opts.whole ? 'module' : 'state_dict', bytes: chunks.reduce((n, c) => n + c.length, 0) };
+}
+
+/**
+ * An existing file is replaced only with `force`, and only when it is a PyTorch checkpoint (a zip
+ * whose first entry is `<name>/data.pkl`, as torch.save writes), never a file of another kind.
+ */
+async function checkTorchTarget(path: string, force: boolean): Promise<void> {
+  const st = await fs.lstat(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    throw e;
+  });
+  if (st === null) return;
+  if (!st.isFile()) throw new OutputExistsError(`"${path}" exists and is not a file: refusing to replace it; give another path`);
+  const head = Buffer.alloc(30 + 1024);
+  const fh = await fs.open(path, 'r');
+  let n = 0;
+  try {
+    n = (await fh.read(head, 0, head.length, 0)).bytesRead;
+  } finally {
+    await fh.close();
+  }
+  // A zip local file header: signature PK\x03\x04, name length at 26, the name from 30.
+  const nameLength = n >= 30 ? head.readUInt16LE(26) : 0;
+  const first = head.subarray(30, Math.min(n, 30 + nameLength)).toString('latin1');
+  const isTorchZip = n >= 30 && head.readUInt32LE(0) === 0x04034b50 && /(^|\/)data\.pkl$/.test(first);
+  if (!isTorchZip) throw new OutputExistsError(`"${path}" exists and is not a PyTorch checkpoint: refusing to overwrite it; give another path`);
+  if (!force) throw new OutputExistsError(`"${path}" exists (a PyTorch checkpoint): add --force to replace it, or give another path`);
 }

@@ -1,7 +1,9 @@
 /**
  * The export job: a checkpoint out of the project.
  * - darknet: `<prefix>.cfg` (pruned widths), `<prefix>.weights`, `<prefix>.names`, loadable by darknet and
- *   OpenCV's DNN module. Only for models imported from darknet (the cfg travels inside them).
+ *   OpenCV's DNN module: a darknet import writes back its own cfg, a YOLOv4 yolov4.cfg's sections.
+ * - pth: the reference PyTorch YoloBody's state dict, or with `whole` the pickled YoloBody itself.
+ * - onnx: an ONNX model (input `images` NCHW, the three raw heads as outputs).
  * - tfjs: a tfjs layers model directory (model.json + weight files) plus the config and a README on
  *   loading it in a browser or Node.
  */
@@ -10,7 +12,9 @@ import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import '../model/darknet-layers.ts'; // custom layers of darknet checkpoints
 import { loadWeights } from '../io/load-weights.ts';
-import { writeDarknetExport } from '../io/darknet-export-target.ts';
+import { darknetExportPrefix, writeDarknetExport } from '../io/darknet-export-target.ts';
+import { exportOnnx } from '../io/onnx/index.ts';
+import { exportTorchYolov4 } from '../io/torch-yolov4-export.ts';
 import { saveLayersModel } from '../io/model-files.ts';
 import { checkOutputFolder, TFJS_EXPORT_FOLDER, TFJS_EXPORT_STAMP } from '../io/output-folder.ts';
 import type { Yolov4Config } from '../model/config.ts';
@@ -18,12 +22,21 @@ import type { Yolov4Config } from '../model/config.ts';
 export interface ExportOptions {
   /** Checkpoint directory. */
   weights: string;
-  format: 'darknet' | 'tfjs';
-  /** darknet: a path prefix or a directory; tfjs: the directory, new or empty. */
+  format: ExportFormat;
+  /** darknet: a path prefix or a directory; pth/onnx: a file or a directory; tfjs: the directory, new or empty. */
   out: string;
-  /** Overwrite an earlier export at `out` (only files an export wrote). */
+  /** Overwrite an earlier export at `out` (only files an export wrote; for pth, a PyTorch checkpoint). */
   force?: boolean;
+  /** pth: the whole pickled YoloBody (torch.save(model)) instead of its state dict. */
+  whole?: boolean;
+  /** onnx: the opset (13 to 21). */
+  opset?: number;
 }
+
+export const EXPORT_FORMATS = ['darknet', 'pth', 'onnx', 'tfjs'] as const;
+export type ExportFormat = typeof EXPORT_FORMATS[number];
+
+const fmtBytes = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
 
 /** Exports the checkpoint and returns the line saying where it went. */
 export async function exportModel(o: ExportOptions): Promise<string> {
@@ -34,11 +47,27 @@ export async function exportModel(o: ExportOptions): Promise<string> {
       const out = await writeDarknetExport(model, config, o.out, { force: o.force });
       return `darknet model -> ${out.cfgPath}, ${out.weightsPath}, ${out.namesPath}`;
     }
+    if (o.format === 'pth') {
+      const file = await fileIn(o.out, config.name || model.name, '.pth');
+      const out = await exportTorchYolov4(model, config, file, { whole: o.whole, force: o.force });
+      return `PyTorch ${out.kind === 'module' ? 'whole model (torch.save(model))' : 'state dict'} -> ${out.path} (${fmtBytes(out.bytes)})`;
+    }
+    if (o.format === 'onnx') {
+      const file = await fileIn(o.out, config.name || model.name, '.onnx');
+      const out = await exportOnnx(model, config, file, { force: o.force, ...(o.opset !== undefined ? { opset: o.opset } : {}) });
+      return `ONNX (opset ${out.opset}, input "${out.input.name}" [N, 3, H, W]) -> ${out.path} (${fmtBytes(out.bytes)})`;
+    }
     await exportTfjs(model, config, o.out, { force: o.force });
     return `tfjs layers model -> ${path.join(o.out, 'model.json')} (see README.md there)`;
   } finally {
     model.dispose();
   }
+}
+
+/** `out` itself, or `<out>/<name><ext>` when `out` is a directory or ends with "/". */
+async function fileIn(out: string, name: string, ext: string): Promise<string> {
+  const prefix = await darknetExportPrefix(out, name);
+  return prefix === out ? out : `${prefix}${ext}`;
 }
 
 const TFJS_README = (config: Yolov4Config, classes: string[]) => `# ${config.name} as a TensorFlow.js layers model

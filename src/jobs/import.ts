@@ -5,6 +5,7 @@
 import { checkOutputTarget, saveCheckpoint } from '../io/checkpoint.ts';
 import { readClassNames } from '../io/load-weights.ts';
 import { importTorchYolov4 } from '../io/torch-yolov4.ts';
+import type { DarknetLayout } from '../io/darknet/index.ts';
 import { countTrainableParams } from '../model/yolov4.ts';
 import { JobOptionError } from './errors.ts';
 import { importDarknetCheckpoint } from './import-darknet.ts';
@@ -21,13 +22,15 @@ export interface ImportOptions {
   /** Darknet only: the .weights file and the BatchNorm epsilon ('darknet', 'opencv' or a number). */
   weights?: string;
   bnEps?: string;
+  /** Darknet only: which graph to build (see importDarknet). */
+  layout?: DarknetLayout;
 }
 
 /** Imports the file and saves it as a checkpoint; returns the one-line summary. */
 export async function importModel(o: ImportOptions): Promise<string> {
   await checkOutputTarget(o.out, { force: o.force }); // before the work, not after it
   if (o.file.toLowerCase().endsWith('.cfg')) {
-    return importDarknetCheckpoint({ cfg: o.file, weights: o.weights, names: o.namesFile, out: o.out, force: o.force, inputSize: o.inputSize, bnEps: o.bnEps });
+    return importDarknetCheckpoint({ cfg: o.file, weights: o.weights, names: o.namesFile, out: o.out, force: o.force, inputSize: o.inputSize, bnEps: o.bnEps, layout: o.layout });
   }
   if (o.weights) throw new JobOptionError('--weights goes with a darknet .cfg; for PyTorch give the .pth file itself');
   const classNames = o.namesFile ? await readClassNames(o.namesFile) : undefined;

@@ -4,13 +4,16 @@
  *   const { model, config } = await importDarknet('yolov4-tiny.cfg', 'yolov4-tiny.weights', { namesFile: 'coco.names' });
  *   await saveCheckpoint('checkpoints/tiny', model, config, { source: { kind: 'darknet', ... } });
  *   ...prune / fine-tune...
- *   await exportDarknet(model, config, 'out/tiny-pruned');   // out/tiny-pruned.cfg + .weights + .names
+ *   const { cfgText, weights } = exportDarknetFiles(model, config);   // written by io/darknet-export-target.ts
  *
- * An imported model is an ordinary LayersModel (names conv_<i>, bn_<i>, ... see build.ts) with a config
- * of architecture 'darknet' (anchors, per-head masks in output order, scale_x_y, plain resize). The
- * original cfg text travels inside the model (first DarknetYolo output layer), so export works on any
- * checkpoint made from it: the cfg is written back with each conv's `filters` (and a depthwise conv's
- * `groups`) read from the model, every other line unchanged.
+ * Two layouts. A cfg with YOLOv4's structure (AlexeyAB's yolov4.cfg at any widths and class count)
+ * becomes our native YOLOv4 with the reference layer names (yolov4-native.ts), so prune patterns such
+ * as 'conv2.*' apply to it; every other cfg (yolov4-tiny, Yolo-Fastest, ...) becomes a generic graph
+ * (names conv_<i>, bn_<i>, ... see build.ts) with a config of architecture 'darknet' (anchors, per-head
+ * masks in output order, scale_x_y, plain resize). The generic graph carries its original cfg text
+ * (first DarknetYolo output layer), so export writes it back with each conv's `filters` (and a
+ * depthwise conv's `groups`) read from the model, every other line unchanged; a native YOLOv4 is
+ * written as yolov4.cfg sections from its config and widths.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -18,11 +21,12 @@ import type * as tf from '@tensorflow/tfjs';
 import { DarknetYolo, hexToText } from '../../model/darknet-layers.ts';
 import { resolveConfig, type Anchor, type Yolov4Config } from '../../model/config.ts';
 import { readClassNames } from '../load-weights.ts';
-import { buildDarknetModel } from './build.ts';
+import { buildDarknetModel, DARKNET_BN_EPSILON } from './build.ts';
 import { DarknetCfgError, parseDarknetCfg, SectionReader, writeDarknetCfg, type CfgEdit, type DarknetCfg } from './cfg.ts';
 import { resolveDarknetNetwork } from './layers.ts';
 import type { DarknetNetwork } from './layer-specs.ts';
 import { DEFAULT_HEADER, exportDarknetWeights, loadDarknetWeights, type DarknetWeightsHeader } from './weights.ts';
+import { buildNativeFromDarknet, exportNativeDarknet, matchYolov4 } from './yolov4-native.ts';
 
 export { DarknetCfgError, parseDarknetCfg, writeDarknetCfg } from './cfg.ts';
 export type { CfgEdit, CfgOption, CfgSection, DarknetCfg } from './cfg.ts';
@@ -48,12 +52,22 @@ export interface ImportDarknetOptions {
    * OpenCV's DNN module, which uses that value for darknet models.
    */
   bnEpsilon?: number;
+  /**
+   * 'auto' (default): our native YOLOv4 when the cfg has YOLOv4's structure, else the generic graph;
+   * 'darknet': always the generic graph; 'yolov4': the native YOLOv4 or an error saying why not.
+   */
+  layout?: DarknetLayout;
 }
+
+export type DarknetLayout = 'auto' | 'darknet' | 'yolov4';
 
 export interface ImportedDarknet {
   model: tf.LayersModel;
   config: Yolov4Config;
   network: DarknetNetwork;
+  /** Which graph was built, and for 'darknet' under layout 'auto', why the cfg is not a YOLOv4. */
+  layout: 'yolov4' | 'darknet';
+  notYolov4?: string;
   /** The .weights header, when weights were given. */
   header?: DarknetWeightsHeader;
 }
@@ -79,6 +93,19 @@ export function importDarknetText(
 ): ImportedDarknet {
   const cfg = parseDarknetCfg(cfgText, opts.cfgSource ?? 'cfg');
   const network = resolveDarknetNetwork(cfg);
+  const layout = opts.layout ?? 'auto';
+  let notYolov4: string | undefined;
+  if (layout !== 'darknet') {
+    const match = matchYolov4(network, { ...opts, source: cfg.source });
+    // Our YOLOv4 computes BN with darknet's epsilon; another one (OpenCV's) needs the generic graph.
+    const eps = opts.bnEpsilon ?? DARKNET_BN_EPSILON;
+    notYolov4 = match.reason ?? (eps !== DARKNET_BN_EPSILON ? `BN epsilon ${eps} (YOLOv4's is ${DARKNET_BN_EPSILON})` : undefined);
+    if (match.config && notYolov4 === undefined) {
+      const { model, header } = buildNativeFromDarknet(network, match.config, weights, opts.weightsSource ?? 'weights');
+      return { model, config: match.config, network, layout: 'yolov4', ...(header ? { header } : {}) };
+    }
+    if (layout === 'yolov4') throw new DarknetCfgError(`${cfg.source} cannot be built as YOLOv4 with the reference layout: ${notYolov4}`);
+  }
   const config = darknetConfig(network, opts);
   const model = buildDarknetModel(network, { name: config.name, bnEpsilon: opts.bnEpsilon });
   let header: DarknetWeightsHeader | undefined;
@@ -88,7 +115,7 @@ export function importDarknetText(
     model.dispose();
     throw e;
   }
-  return { model, config, network, ...(header ? { header } : {}) };
+  return { model, config, network, layout: 'darknet', ...(notYolov4 ? { notYolov4 } : {}), ...(header ? { header } : {}) };
 }
 
 /**
@@ -135,11 +162,15 @@ export function darknetConfig(network: DarknetNetwork, opts: { classNames?: stri
   }, cfg.source);
 }
 
+function carriesDarknetCfg(model: tf.LayersModel): boolean {
+  return model.layers.some((l) => l instanceof DarknetYolo && l.cfgHex !== undefined);
+}
+
 /** The cfg the model was imported from, as stored in its first DarknetYolo layer. */
 export function storedDarknetCfg(model: tf.LayersModel): { text: string; header?: DarknetWeightsHeader } {
   const holder = model.layers.find((l) => l instanceof DarknetYolo && l.cfgHex !== undefined) as DarknetYolo | undefined;
   if (!holder) {
-    throw new DarknetCfgError(`model '${model.name}' carries no darknet cfg: only models imported from darknet (.cfg) can be exported to darknet`);
+    throw new DarknetCfgError(`model '${model.name}' carries no darknet cfg: darknet export needs a model imported from darknet (.cfg) or a YOLOv4 with its config`);
   }
   return { text: hexToText(holder.cfgHex!), ...(holder.weightsHeader ? { header: holder.weightsHeader } : {}) };
 }
@@ -186,32 +217,17 @@ export function darknetCfgOf(model: tf.LayersModel, opts: { inputSize?: number; 
   return { text, network, ...(stored.header ? { header: stored.header } : {}) };
 }
 
-/** cfg text and .weights bytes of an imported (possibly pruned or fine-tuned) model. */
-export function exportDarknetFiles(model: tf.LayersModel, config?: Pick<Yolov4Config, 'inputSize'>): { cfgText: string; weights: Uint8Array; network: DarknetNetwork } {
+/**
+ * cfg text and .weights bytes of a model: a darknet import (possibly pruned or fine-tuned) writes back
+ * its own cfg; our YOLOv4 (from PyTorch, a config or a yolov4.cfg) is written as yolov4.cfg sections.
+ */
+export function exportDarknetFiles(
+  model: tf.LayersModel, config?: Pick<Yolov4Config, 'inputSize'> | Yolov4Config,
+): { cfgText: string; weights: Uint8Array; network: DarknetNetwork } {
+  if (!carriesDarknetCfg(model) && config && 'blocks' in config && config.architecture !== 'darknet') {
+    return exportNativeDarknet(model, config);
+  }
   const { text, network, header } = darknetCfgOf(model, { inputSize: config?.inputSize });
   const weights = exportDarknetWeights(model, network, header ?? DEFAULT_HEADER);
   return { cfgText: text, weights, network };
-}
-
-export interface ExportedDarknet {
-  cfgPath: string;
-  weightsPath: string;
-  namesPath: string;
-}
-
-/**
- * Writes `<outPrefix>.cfg`, `<outPrefix>.weights` and `<outPrefix>.names` (class names). When
- * `outPrefix` is an existing directory or ends with a path separator, the files go into it, named after
- * the config.
- */
-export async function exportDarknet(model: tf.LayersModel, config: Pick<Yolov4Config, 'inputSize' | 'classNames' | 'name'>, outPrefix: string): Promise<ExportedDarknet> {
-  const isDir = /[\\/]$/.test(outPrefix) || (await fs.stat(outPrefix).then((s) => s.isDirectory(), () => false));
-  const prefix = isDir ? path.join(outPrefix, config.name || model.name) : outPrefix;
-  const { cfgText, weights } = exportDarknetFiles(model, config);
-  await fs.mkdir(path.dirname(path.resolve(prefix)), { recursive: true });
-  const out = { cfgPath: `${prefix}.cfg`, weightsPath: `${prefix}.weights`, namesPath: `${prefix}.names` };
-  await fs.writeFile(out.cfgPath, cfgText);
-  await fs.writeFile(out.weightsPath, weights);
-  await fs.writeFile(out.namesPath, `${config.classNames.join('\n')}\n`);
-  return out;
 }

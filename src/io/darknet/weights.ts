@@ -55,6 +55,25 @@ export function readWeightsHeader(bytes: Uint8Array, source = 'weights'): { head
   return { header: { major, minor, revision, seen }, offset };
 }
 
+/** The tfjs layers that hold one darknet conv's values: the conv and, with batch_normalize, its BN. */
+export interface ConvLayerNames {
+  conv: string;
+  bn?: string;
+}
+
+/** Which layers hold darknet conv `l`; by default those buildDarknetModel names conv_<index>, bn_<index>. */
+export type ConvLayerNamer = (l: ConvSpec) => ConvLayerNames;
+
+const genericNames: ConvLayerNamer = (l) => ({ conv: `conv_${l.index}`, bn: `bn_${l.index}` });
+
+function layerOf(model: tf.LayersModel, name: string, why: string): tf.layers.Layer {
+  try {
+    return model.getLayer(name);
+  } catch {
+    throw new DarknetWeightsError(`the model has no layer ${name} (${why})`);
+  }
+}
+
 function convs(network: DarknetNetwork): ConvSpec[] {
   return network.layers.filter((l): l is ConvSpec => l.type === 'convolutional');
 }
@@ -66,7 +85,9 @@ const fmt = (n: number) => n.toLocaleString('en-US');
  * match the cfg exactly; otherwise the error says how many were expected and found, and in which layer
  * the file ends. The header is recorded on the first DarknetYolo layer (for export) and returned.
  */
-export function loadDarknetWeights(model: tf.LayersModel, network: DarknetNetwork, bytes: Uint8Array, source = 'weights'): DarknetWeightsHeader {
+export function loadDarknetWeights(
+  model: tf.LayersModel, network: DarknetNetwork, bytes: Uint8Array, source = 'weights', names: ConvLayerNamer = genericNames,
+): DarknetWeightsHeader {
   const { header, offset } = readWeightsHeader(bytes, source);
   const list = convs(network);
   const expected = list.reduce((a, l) => a + convWeightFloats(l), 0);
@@ -102,12 +123,14 @@ export function loadDarknetWeights(model: tf.LayersModel, network: DarknetNetwor
     const biases = take(n);
     const bn = l.batchNormalize ? { gamma: take(n), mean: take(n), variance: take(n) } : null;
     const kernel = oihwToTf(take(n * (l.inChannels / l.groups) * l.size * l.size), l);
-    const conv = model.getLayer(`conv_${l.index}`);
+    const where = `darknet layer ${l.index}, ${network.cfg.source}:${l.line}`;
+    const layer = names(l);
+    const conv = layerOf(model, layer.conv, where);
     const convValues = [kernel];
     if (!bn) convValues.push(tf.tensor1d(biases));
     setLayerWeights(conv, convValues);
     if (bn) {
-      setLayerWeights(model.getLayer(`bn_${l.index}`), [
+      setLayerWeights(layerOf(model, layer.bn ?? '(none)', `${where} has batch_normalize=1`), [
         tf.tensor1d(bn.gamma), tf.tensor1d(biases), tf.tensor1d(bn.mean), tf.tensor1d(bn.variance),
       ]);
     }
@@ -184,33 +207,26 @@ function weightsByName(layer: tf.layers.Layer): Map<string, { data: Float32Array
  * widths as the model has them (so a pruned model writes its pruned widths). Conv layers are found by
  * name (conv_<index>, bn_<index>).
  */
-export function exportDarknetWeights(model: tf.LayersModel, network: DarknetNetwork, header: DarknetWeightsHeader = DEFAULT_HEADER): Uint8Array {
+export function exportDarknetWeights(
+  model: tf.LayersModel, network: DarknetNetwork, header: DarknetWeightsHeader = DEFAULT_HEADER, names: ConvLayerNamer = genericNames,
+): Uint8Array {
   const chunks: Float32Array[] = [];
   for (const l of convs(network)) {
-    let conv: tf.layers.Layer;
-    try {
-      conv = model.getLayer(`conv_${l.index}`);
-    } catch {
-      throw new DarknetWeightsError(`the model has no layer conv_${l.index} for ${network.cfg.source}:${l.line}`);
-    }
+    const layer = names(l);
+    const conv = layerOf(model, layer.conv, `for ${network.cfg.source}:${l.line}`);
     const cw = weightsByName(conv);
     const kernel = cw.get(l.depthwise ? 'depthwise_kernel' : 'kernel');
-    if (!kernel) throw new DarknetWeightsError(`conv_${l.index} has no kernel`);
+    if (!kernel) throw new DarknetWeightsError(`${layer.conv} has no kernel`);
     const kshape = kernel.shape;
     const want = l.depthwise ? [l.size, l.size, l.inChannels, l.filters / l.inChannels] : [l.size, l.size, l.inChannels, l.filters];
     if (kshape.join(',') !== want.join(',')) {
-      throw new DarknetWeightsError(`conv_${l.index}: kernel shape [${kshape}] does not match the cfg's [${want}] (${network.cfg.source}:${l.line})`);
+      throw new DarknetWeightsError(`${layer.conv}: kernel shape [${kshape}] does not match the cfg's [${want}] (${network.cfg.source}:${l.line})`);
     }
     if (l.batchNormalize) {
-      let bn: tf.layers.Layer;
-      try {
-        bn = model.getLayer(`bn_${l.index}`);
-      } catch {
-        throw new DarknetWeightsError(`the model has no layer bn_${l.index} (conv_${l.index} has batch_normalize=1)`);
-      }
+      const bn = layerOf(model, layer.bn ?? '(none)', `${layer.conv} has batch_normalize=1`);
       const b = weightsByName(bn);
       for (const k of ['beta', 'gamma', 'moving_mean', 'moving_variance']) {
-        if (!b.has(k)) throw new DarknetWeightsError(`bn_${l.index} has no ${k} (darknet needs center and scale)`);
+        if (!b.has(k)) throw new DarknetWeightsError(`${bn.name} has no ${k} (darknet needs center and scale)`);
       }
       chunks.push(b.get('beta')!.data, b.get('gamma')!.data, b.get('moving_mean')!.data, b.get('moving_variance')!.data);
     } else {
