@@ -47,6 +47,7 @@ export { predictImages } from './predict/predict-images.ts';
 export type { ImagePrediction, JsonDetection, PredictImagesOptions } from './predict/predict-images.ts';
 export type { Predictor } from './predict/detect.ts';
 export { Detector, InputSizeError } from './predict/detector.ts';
+export { Detections } from './predict/detections.ts';
 export type { DetectorConfig, DetectorOptions } from './predict/detector.ts';
 
 // Images: decode, letterbox / plain resize, and the box maps between input and original pixels

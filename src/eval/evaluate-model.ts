@@ -123,15 +123,6 @@ function onlyImages(gt: CocoGroundTruth, imageIds: ReadonlySet<number>): CocoGro
   };
 }
 
-export function toCocoDetections(dets: Detection[], imageId: number, categoryOf: (classId: number) => number): CocoDetection[] {
-  return dets.map((d) => ({
-    image_id: imageId,
-    category_id: categoryOf(d.classId),
-    bbox: [d.box[0], d.box[1], d.box[2] - d.box[0], d.box[3] - d.box[1]].map((v) => Math.round(v * 1000) / 1000),
-    score: Math.round(d.score * 1e5) / 1e5,
-  }));
-}
-
 /** Detector options with the mAP defaults: keep nearly every box (conf 0.001), the reference's COCO NMS (IoU 0.65, 100 per image). */
 export function evalDetectorOptions(opts: Pick<EvaluateModelOptions, 'inputSize' | 'conf' | 'iou' | 'maxDetections' | 'multiLabel' | 'resizeMode'>): DetectorOptions {
   return {
@@ -188,7 +179,7 @@ export async function evaluateModelOnDataset(
     pending?.catch(() => undefined);
     if (batch.length) {
       const perImage = await detector.detectPrepared(batch.map((b) => b.image));
-      perImage.forEach((dets, j) => detections.push(...toCocoDetections(dets.filter(known), imageIdOf(dataset, batch[j].index), categoryOf)));
+      perImage.forEach((dets, j) => detections.push(...dets.toCoco(imageIdOf(dataset, batch[j].index), categoryOf, known)));
     }
     opts.onProgress?.(Math.min(start + batchSize, count), count);
   }

@@ -13,7 +13,8 @@ import { detectBatch, type Predictor } from './detect.ts';
 import type { ResizeMode } from '../image/geometry.ts';
 import { letterboxImage, type LetterboxOptions, type LetterboxResult, type Resampler } from '../image/letterbox.ts';
 import type { ImageInput } from '../image/rgb.ts';
-import type { Detection, NmsOptions } from './nms.ts';
+import type { NmsOptions } from './nms.ts';
+import { Detections } from './detections.ts';
 import { Yolo4Error } from '../util/errors.ts';
 
 export interface DetectorOptions {
@@ -37,7 +38,7 @@ export interface DetectorOptions {
 
 /** What a detector needs of a config; architecture/resizeMode/scaleXY pick the inference defaults. */
 export type DetectorConfig = Pick<Yolov4Config, 'anchors' | 'anchorMask' | 'numClasses' | 'inputSize'>
-  & Partial<Pick<Yolov4Config, 'architecture' | 'resizeMode' | 'scaleXY'>>;
+  & Partial<Pick<Yolov4Config, 'architecture' | 'resizeMode' | 'scaleXY' | 'classNames'>>;
 
 export class InputSizeError extends Yolo4Error {
   override name = 'InputSizeError';
@@ -98,12 +99,14 @@ export class Detector<C extends DetectorConfig = DetectorConfig> {
   }
 
   /** Detections of prepared images, boxes in original-image pixels, best score first. */
-  detectPrepared(images: LetterboxResult[]): Promise<Detection[][]> {
-    return detectBatch(this.model, images, this.decodeOptions, this.nmsOptions);
+  async detectPrepared(images: LetterboxResult[]): Promise<Detections[]> {
+    const perImage = await detectBatch(this.model, images, this.decodeOptions, this.nmsOptions);
+    const names = this.config.classNames ?? [];
+    return perImage.map((dets, i) => Detections.create(dets, { width: images[i].info.origW, height: images[i].info.origH }, names));
   }
 
   /** Detections of each image (paths, buffers or raw pixels) in one forward pass. */
-  async detect(images: ImageInput | ImageInput[]): Promise<Detection[][]> {
+  async detect(images: ImageInput | ImageInput[]): Promise<Detections[]> {
     const list = Array.isArray(images) ? images : [images];
     if (list.length === 0) return [];
     return this.detectPrepared(await Promise.all(list.map((im) => this.prepare(im))));

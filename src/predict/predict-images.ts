@@ -7,7 +7,8 @@ import fg from 'fast-glob';
 import type { Yolov4Config } from '../model/config.ts';
 import type { Predictor } from './detect.ts';
 import { Detector, type DetectorConfig, type DetectorOptions } from './detector.ts';
-import { drawDetections, type DrawOptions } from './draw.ts';
+import type { DrawOptions } from './draw.ts';
+import { Detections, type JsonDetection } from './detections.ts';
 import type { LetterboxResult } from '../image/letterbox.ts';
 import type { Detection } from './nms.ts';
 
@@ -39,12 +40,7 @@ export interface PredictProgress {
   imagesPerSecond: number;
 }
 
-export interface JsonDetection {
-  class: string;
-  classId: number;
-  score: number;
-  box: [number, number, number, number];
-}
+export type { JsonDetection };
 
 export interface ImagePrediction {
   image: string;
@@ -107,16 +103,6 @@ function outputNames(files: string[]): string[] {
   });
 }
 
-const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
-
-export function toJsonDetections(dets: Detection[], classNames: string[]): JsonDetection[] {
-  return dets.map((d) => ({
-    class: classNames[d.classId] ?? `class${d.classId}`,
-    classId: d.classId,
-    score: round(d.score, 5),
-    box: d.box.map((v) => round(v, 2)) as [number, number, number, number],
-  }));
-}
 
 /**
  * Detects objects in images and writes annotated copies (and predictions.json) to outDir.
@@ -166,16 +152,17 @@ export async function predictImages(
     const dets = ok.length ? await detector.detectPrepared(ok.map((x) => x.r)) : [];
     ok.forEach(({ r, i }, k) => {
       const output = saveImages ? join(outDir, names[i]) : undefined;
+      const found = Detections.create(dets[k], { width: r.info.origW, height: r.info.origH }, classNames);
       results[i] = {
         image: files[i],
         width: r.info.origW,
         height: r.info.origH,
         output,
-        detections: toJsonDetections(dets[k], classNames),
+        detections: found.toJSON(),
       };
       if (output) {
         writes.push(
-          drawDetections(files[i], dets[k], output, { ...opts.draw, classNames }, { width: r.info.origW, height: r.info.origH })
+          found.draw(files[i], output, opts.draw)
             .catch((e: Error) => { writeError ??= e; }),
         );
       }

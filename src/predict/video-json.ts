@@ -6,8 +6,8 @@
  * so a failed run never leaves a truncated JSON that looks complete.
  */
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { Detections } from './detections.ts';
 import type { Detection } from './nms.ts';
-import { toJsonDetections } from './predict-images.ts';
 
 export interface VideoJsonHeader {
   source: string;
@@ -28,7 +28,7 @@ export class VideoJsonWriter {
   }
 
   async addFrame(frame: number, detections: Detection[]): Promise<void> {
-    const entry = JSON.stringify({ frame, detections: toJsonDetections(detections, this.classNames) });
+    const entry = JSON.stringify({ frame, detections: Detections.create(detections, { width: 0, height: 0 }, this.classNames) });
     await this.fh.write(`${this.frames++ ? ',' : ''}\n    ${entry}`);
   }
 

@@ -11,7 +11,8 @@ import type { Readable, Writable } from 'node:stream';
 import type { Yolov4Config } from '../model/config.ts';
 import type { Predictor } from './detect.ts';
 import { Detector, type DetectorConfig, type DetectorOptions } from './detector.ts';
-import { renderDetections, type DrawOptions } from './draw.ts';
+import type { DrawOptions } from './draw.ts';
+import { Detections } from './detections.ts';
 import { collect, findFfmpeg, probeVideo, type VideoInfo } from './ffmpeg.ts';
 import type { LetterboxResult } from '../image/letterbox.ts';
 import type { RawImage } from '../image/rgb.ts';
@@ -186,7 +187,7 @@ export async function predictVideo(
       opts.onFrame?.(frames, dets[i]);
       await json?.addFrame(frames, dets[i]);
       detections += dets[i].length;
-      const drawn = await (await renderDetections(images[i], dets[i], { ...opts.draw, classNames }, { width, height })).raw().toBuffer();
+      const drawn = await (await Detections.create(dets[i], { width, height }, classNames).render(images[i], opts.draw)).raw().toBuffer();
       if (drawn.length !== frameBytes) throw new Error(`internal: drawn frame has ${drawn.length} bytes, expected ${frameBytes}`);
       await writeAsync(enc.stdin!, drawn);
       frames++;
