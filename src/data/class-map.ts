@@ -5,6 +5,7 @@
  * treated as the same class.
  */
 import { Yolo4Error } from '../util/errors.ts';
+import { quoteList } from '../util/quote-list.ts';
 
 export class ClassMappingError extends Yolo4Error {
   constructor(message: string) {
@@ -72,7 +73,7 @@ export function mapClassesByName(modelNames: readonly string[], datasetNames: re
 /** One line for the user about a mapping that is not the identity; undefined when it is. */
 export function describeClassMapping(m: ClassMapping, shown = 8): string | undefined {
   if (m.identity) return undefined;
-  const list = (names: string[]) => names.slice(0, shown).map((n) => `"${n}"`).join(', ') + (names.length > shown ? `, … (${names.length} in all)` : '');
+  const list = (names: string[]) => quoteList(names, shown);
   const matched = m.datasetToModel.filter((k) => k >= 0).length;
   const parts = [`classes matched by name: ${matched} of the dataset's ${m.datasetToModel.length}`];
   if (m.missingInModel.length) parts.push(`not in the model: ${list(m.missingInModel)}`);

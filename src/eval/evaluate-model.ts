@@ -13,6 +13,7 @@ import { ClassMappingError, describeClassMapping, mapClassesByName } from '../da
 import { evaluateCoco } from './coco.ts';
 import type { CocoDetection, CocoEvalResult, CocoGroundTruth } from './coco-types.ts';
 import { Yolo4Error } from '../util/errors.ts';
+import { quoteList } from '../util/quote-list.ts';
 
 export interface EvaluateModelOptions {
   inputSize?: number;
@@ -102,7 +103,7 @@ function matchClasses(modelNames: readonly string[], datasetNames: readonly stri
       warn(`the model's classes have no names (class0, class1, ...): matched to the dataset's ${datasetNames.length} classes by position`);
       return modelNames.map((_, k) => k);
     }
-    const show = (names: readonly string[]) => names.slice(0, 5).map((n) => `"${n}"`).join(', ') + (names.length > 5 ? ', ...' : '');
+    const show = (names: readonly string[]) => quoteList(names, 5);
     throw new ClassMappingError(
       `no class of the model (${modelNames.length}: ${show(modelNames)}) is in the dataset (${datasetNames.length}: ${show(datasetNames)}); nothing to evaluate`,
     );

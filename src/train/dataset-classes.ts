@@ -6,6 +6,7 @@
 import { ClassMappingError, describeClassMapping, mapClassesByName } from '../data/class-map.ts';
 import type { Box, Dataset } from '../data/types.ts';
 import { hasPlaceholderClassNames } from '../model/config.ts';
+import { quoteList } from '../util/quote-list.ts';
 
 export interface ClassesForTraining {
   /** The dataset with class ids in the model's indices and the model's class names (the same object when nothing moves). */
@@ -14,7 +15,7 @@ export interface ClassesForTraining {
   note?: string;
 }
 
-const show = (names: string[]) => names.slice(0, 8).map((n) => `"${n}"`).join(', ') + (names.length > 8 ? `, ... (${names.length} in all)` : '');
+const show = (names: string[]) => quoteList(names, 8);
 
 export function datasetInModelClasses(dataset: Dataset, modelNames: readonly string[]): ClassesForTraining {
   if (hasPlaceholderClassNames(modelNames) && modelNames.length === dataset.classNames.length) return { dataset };
