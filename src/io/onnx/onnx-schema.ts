@@ -106,6 +106,8 @@ message OperatorSetIdProto {
 const root = protobuf.parse(ONNX_PROTO_SUBSET, { keepCase: true }).root;
 
 export const ModelProto = root.lookupType('onnx.ModelProto');
+export const GraphProto = root.lookupType('onnx.GraphProto');
+export const TensorProto = root.lookupType('onnx.TensorProto');
 
 /** ModelProto.producer_name's field number: what tells our exports from other files. */
 export const MODEL_PRODUCER_NAME_FIELD = ModelProto.fields.producer_name.id;

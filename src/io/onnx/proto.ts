@@ -3,13 +3,13 @@
  * Only what an exported convolutional network uses: float32 / int64 tensors stored as raw_data,
  * int / float / string / ints / floats attributes, and float32 graph inputs and outputs.
  *
- * A full YOLOv4 carries ~250 MB of weights, so tensor data goes in as byte views of the typed arrays
- * (no conversion) and the writer's buffer is sized up front: the weights are copied once, into the
- * encoded model, instead of again at each doubling of a growing buffer.
+ * A full YOLOv4 carries ~250 MB of weights, which are never copied: each tensor's raw_data is a
+ * byte view of its typed array, and the encoded model is a list of chunks, the messages around the
+ * weights encoded by protobufjs and the weights themselves, written to the file one after another.
  */
 import protobuf from 'protobufjs';
 import { OnnxExportError } from './errors.ts';
-import { ATTRIBUTE_TYPE, MODEL_PRODUCER_NAME_FIELD, ModelProto, TENSOR_DATA_TYPE } from './onnx-schema.ts';
+import { ATTRIBUTE_TYPE, GraphProto, MODEL_PRODUCER_NAME_FIELD, ModelProto, TENSOR_DATA_TYPE, TensorProto } from './onnx-schema.ts';
 
 export type OnnxAttribute =
   | { name: string; kind: 'int'; value: number }
@@ -58,7 +58,7 @@ export interface OnnxModelData {
   graph: OnnxGraphData;
 }
 
-/** An encoded ModelProto: the file's bytes, in order (one chunk), and their total length. */
+/** An encoded ModelProto: the file's bytes as consecutive chunks, and their total length. */
 export interface EncodedOnnxModel {
   chunks: Uint8Array[];
   length: number;
@@ -81,11 +81,11 @@ const ATTRIBUTE_FIELD = {
 const utf8 = new TextEncoder();
 
 // raw_data is little-endian; so are typed arrays on the machines exportOnnx accepts (it checks).
-const tensorProto = (t: OnnxTensor, withData: boolean): Message => ({
+const tensorProto = (t: OnnxTensor): Message => ({
   dims: t.dims,
   data_type: DATA_TYPE[t.dataType],
   name: t.name,
-  raw_data: withData ? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) : new Uint8Array(0),
+  raw_data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
 });
 
 function attributeProto(a: OnnxAttribute): Message {
@@ -109,7 +109,7 @@ function valueInfoProto(v: OnnxValueInfo): Message {
   return message;
 }
 
-function modelProto(model: OnnxModelData, withData: boolean): Message {
+function modelProto(model: OnnxModelData): Message {
   const g = model.graph;
   const message: Message = {
     ir_version: model.irVersion,
@@ -119,7 +119,7 @@ function modelProto(model: OnnxModelData, withData: boolean): Message {
     graph: {
       node: g.nodes.map(nodeProto),
       name: g.name,
-      initializer: g.initializers.map((t) => tensorProto(t, withData)),
+      initializer: g.initializers.map(tensorProto),
       input: g.inputs.map(valueInfoProto),
       output: g.outputs.map(valueInfoProto),
     },
@@ -129,29 +129,50 @@ function modelProto(model: OnnxModelData, withData: boolean): Message {
   return message;
 }
 
+type Chunks = Uint8Array[];
+
+/** A length-delimited field (tag, byte length, then the value's chunks), framed by protobufjs's writer. */
+function delimited(field: number, value: Chunks): Chunks {
+  const length = value.reduce((sum, c) => sum + c.length, 0);
+  return [protobuf.Writer.create().uint32((field << 3) | 2).uint32(length).finish(), ...value];
+}
+
+/*
+ * Encoding a message's fields in parts and concatenating the parts is encoding the message: protobuf
+ * reads a message as its fields one after another. Each message below is cut around the field that
+ * holds the weights, so the parts stay in field-number order and the bytes are exactly those of
+ * Type.encode on the whole message (test/onnx-proto.test.ts checks it), minus one copy of the weights.
+ */
+
+function tensorChunks({ raw_data, ...rest }: Message): Chunks {
+  return [TensorProto.encode(rest).finish(), ...delimited(TensorProto.fields.raw_data.id, [raw_data as Uint8Array])];
+}
+
+function graphChunks({ initializer, input, output, ...rest }: Message): Chunks {
+  return [
+    GraphProto.encode(rest).finish(),
+    ...(initializer as Message[]).flatMap((t) => delimited(GraphProto.fields.initializer.id, tensorChunks(t))),
+    GraphProto.encode({ input, output }).finish(),
+  ];
+}
+
 /**
- * The ModelProto's bytes (protobufjs writes fields in field-number order, so producer_name is among
- * the first bytes of the file). An OnnxExportError if the message breaks the schema or protobuf's
- * size limit; the size is checked before the weights are copied.
+ * The ModelProto's bytes, fields in field-number order as protobufjs writes them (so producer_name
+ * is among the file's first bytes). An OnnxExportError if the message breaks the schema or protobuf's
+ * size limit.
  */
 export function encodeModel(model: OnnxModelData): EncodedOnnxModel {
-  const skeleton = modelProto(model, false);
-  const invalid = ModelProto.verify(skeleton);
+  const { graph, opset_import, metadata_props, ...rest } = modelProto(model);
+  const invalid = ModelProto.verify({ graph, opset_import, metadata_props, ...rest });
   if (invalid) throw new OnnxExportError(`the ONNX model does not fit ONNX's schema: ${invalid}`);
-  const skeletonBytes = ModelProto.encode(skeleton).finish().length;
-  const tensors = model.graph.initializers;
-  const dataBytes = tensors.reduce((sum, t) => sum + t.data.byteLength, 0);
-  // With the data in, each tensor's raw_data and message length prefixes and the graph's grow by up
-  // to 4 bytes each (varints of up to 5 bytes instead of 1).
-  const atLeast = skeletonBytes + dataBytes;
-  const atMost = atLeast + 8 * tensors.length + 4;
-  if (atLeast > MAX_PROTO_BYTES) throw tooLarge(atLeast);
-  const writer = protobuf.Writer.create();
-  writer.buf = Buffer.allocUnsafe(atMost);
-  ModelProto.encode(modelProto(model, true), writer);
-  if (writer.pos > MAX_PROTO_BYTES) throw tooLarge(writer.pos);
-  // shared: a view of the writer's buffer rather than one more copy of it.
-  return { chunks: [writer.finish(true)], length: writer.pos };
+  const chunks = [
+    ModelProto.encode(rest).finish(),
+    ...delimited(ModelProto.fields.graph.id, graphChunks(graph as Message)),
+    ModelProto.encode({ opset_import, metadata_props }).finish(),
+  ];
+  const length = chunks.reduce((sum, c) => sum + c.length, 0);
+  if (length > MAX_PROTO_BYTES) throw tooLarge(length);
+  return { chunks, length };
 }
 
 const tooLarge = (bytes: number) =>
