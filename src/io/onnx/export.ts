@@ -22,8 +22,7 @@ import { UsageError } from '../../util/errors.ts';
 import { OutputExistsError } from '../checkpoint.ts';
 import { buildOnnxGraph, ONNX_INPUT_NAME, type OnnxOutputInfo } from './build-graph.ts';
 import { OnnxExportError } from './errors.ts';
-import { encodeModel, MODEL_PRODUCER_NAME_FIELD } from './proto.ts';
-import { readLeadingString, type ProtoMessage } from './protobuf.ts';
+import { encodeModel, readProducerName, type EncodedOnnxModel } from './proto.ts';
 
 export const ONNX_PRODUCER_NAME = 'yolo4-prune';
 export const DEFAULT_ONNX_OPSET = 13;
@@ -60,8 +59,6 @@ function irVersionFor(opset: number): number {
   return 10;
 }
 
-const MAX_PROTO_BYTES = 2 ** 31 - 1; // protobuf's limit; larger models need ONNX external data
-
 function checkOptions(o: ExportOnnxOptions): { opset: number; imageSize?: [number, number] } {
   const opset = o.opset ?? DEFAULT_ONNX_OPSET;
   if (!Number.isInteger(opset) || opset < DEFAULT_ONNX_OPSET || opset > MAX_ONNX_OPSET) {
@@ -89,7 +86,7 @@ async function checkTarget(file: string, force: boolean): Promise<void> {
   try {
     const head = Buffer.alloc(256);
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    producer = readLeadingString(head.subarray(0, bytesRead), MODEL_PRODUCER_NAME_FIELD);
+    producer = readProducerName(head.subarray(0, bytesRead));
   } finally {
     await fh.close();
   }
@@ -108,13 +105,14 @@ function checkHeads(config: Pick<Yolov4Config, 'anchorMask' | 'numClasses'>, out
   });
 }
 
-async function writeAtomically(file: string, message: ProtoMessage): Promise<void> {
+async function writeAtomically(file: string, message: EncodedOnnxModel): Promise<void> {
   await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
   const fh = await fs.open(tmp, 'wx');
   try {
     try {
-      for (let i = 0; i < message.chunks.length; i += 1024) await fh.writev(message.chunks.slice(i, i + 1024));
+      // writeFile, unlike write, loops until every byte is out (Linux writes at most ~2 GiB per call).
+      for (const chunk of message.chunks) await fh.writeFile(chunk);
     } finally {
       await fh.close();
     }
@@ -151,9 +149,6 @@ export async function exportOnnx(
     },
     graph: built.graph,
   });
-  if (message.length > MAX_PROTO_BYTES) {
-    throw new OnnxExportError(`the ONNX model would be ${message.length} bytes, over protobuf's 2 GiB limit (external data is not supported)`);
-  }
   await writeAtomically(file, message);
   return {
     path: file,
