@@ -14,7 +14,6 @@
  */
 import { promises as fs } from 'node:fs';
 import { endianness } from 'node:os';
-import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import type { Yolov4Config } from '../../model/config.ts';
 import { foldBatchNorm } from '../../speed/fold-bn.ts';
@@ -23,6 +22,7 @@ import { OutputExistsError } from '../checkpoint.ts';
 import { buildOnnxGraph, ONNX_INPUT_NAME, type OnnxOutputInfo } from './build-graph.ts';
 import { OnnxExportError } from './errors.ts';
 import { encodeModel, readProducerName, type EncodedOnnxModel } from './proto.ts';
+import { writeFileAtomic } from '../../util/atomic-file.ts';
 
 export const ONNX_PRODUCER_NAME = 'yolo4-prune';
 export const DEFAULT_ONNX_OPSET = 13;
@@ -105,24 +105,6 @@ function checkHeads(config: Pick<Yolov4Config, 'anchorMask' | 'numClasses'>, out
   });
 }
 
-async function writeAtomically(file: string, message: EncodedOnnxModel): Promise<void> {
-  await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const fh = await fs.open(tmp, 'wx');
-  try {
-    try {
-      // writeFile, unlike write, loops until every byte is out (Linux writes at most ~2 GiB per call).
-      for (const chunk of message.chunks) await fh.writeFile(chunk);
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 export async function exportOnnx(
   model: tf.LayersModel, config: Yolov4Config, file: string, options: ExportOnnxOptions = {},
 ): Promise<ExportedOnnx> {
@@ -149,7 +131,7 @@ export async function exportOnnx(
     },
     graph: built.graph,
   });
-  await writeAtomically(file, message);
+  await writeFileAtomic(file, message.chunks);
   return {
     path: file,
     opset,
