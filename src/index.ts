@@ -13,6 +13,7 @@ export type { BackendChoice, BackendResult, SelectOptions } from './backend/sele
 export { buildYolov4 } from './model/yolov4.ts';
 export { resolveConfig, loadConfigFile, ConfigError, STANDARD_ANCHORS, STANDARD_ANCHOR_MASK } from './model/config.ts';
 export type { Anchor, Yolov4Config, Yolov4ConfigInput } from './model/config.ts';
+export { ModelError } from './model/errors.ts';
 export { summarizeModel, formatSummaryTable } from './model/summary.ts';
 export type { LayerSummary, ModelSummary } from './model/summary.ts';
 
@@ -21,6 +22,7 @@ export { loadWeights, readClassNames } from './io/load-weights.ts';
 export type { LoadedWeights } from './io/load-weights.ts';
 export { saveCheckpoint, loadCheckpoint, readCheckpointMeta, CheckpointError, OutputExistsError } from './io/checkpoint.ts';
 export type { CheckpointMeta, PruneHistoryRecord, SaveCheckpointOptions } from './io/checkpoint.ts';
+export { ModelFileError, ModelFileOptionError } from './io/model-files.ts';
 export { importTorchYolov4, TorchImportError } from './io/torch-yolov4.ts';
 export type { TorchImportOptions } from './io/torch-yolov4.ts';
 export { exportTorchYolov4, torchYolov4Archive, yolov4ToStateDict, TorchExportError } from './io/torch-yolov4-export.ts';
@@ -49,6 +51,7 @@ export type { Predictor } from './predict/detect.ts';
 export { Detector, InputSizeError } from './predict/detector.ts';
 export { Detections } from './predict/detections.ts';
 export type { DetectorConfig, DetectorOptions } from './predict/detector.ts';
+export { VideoError, ImageInputError, PredictInputError } from './predict/errors.ts';
 
 // Images: decode, letterbox / plain resize, and the box maps between input and original pixels
 export { readRgb, imageSize, ImageDecodeError } from './image/decode.ts';
@@ -63,11 +66,11 @@ export { ValidationError, TrainOptionError, TrainingDivergedError, TrainStateMis
 export type { TrainHooks, TrainResult, TrainRun } from './train/trainer.ts';
 
 // Datasets
-export { loadDatasetConfig, openDataset, DatasetError } from './data/index.ts';
+export { loadDatasetConfig, openDataset, DatasetError, DataError } from './data/index.ts';
 export type { Dataset, DatasetConfig, DatasetItem, Box } from './data/index.ts';
 
 // Errors shared by all commands
-export { UsageError, isUsageError } from './util/errors.ts';
+export { UsageError, isUsageError, WorkerError } from './util/errors.ts';
 
 // Jobs: what each CLI verb does, callable from a script (they print as the verbs do)
 export { runPrune } from './jobs/prune.ts';

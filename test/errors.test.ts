@@ -1,8 +1,9 @@
 /**
  * One error hierarchy: every error class in src/ derives from util/errors.ts's Yolo4Error (so the CLI
- * knows its exit code), prune/ and train/ throw only typed errors, and the typed errors carry the
- * exit codes their meaning calls for (a bad option is a usage error, exit 2; a model or plan the
- * pruner cannot handle is a failure, exit 1).
+ * knows its exit code), src/ throws only typed errors (no `throw new Error(` anywhere; prune/ and train/
+ * create no bare Error at all), and the typed errors carry the exit codes their meaning calls for (a
+ * bad option is a usage error, exit 2; a model or plan the pruner cannot handle, a missing image or
+ * video, is a failure, exit 1).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -14,6 +15,10 @@ import { applyPlan, planPruning, PruneGraphError, PruneOptionError } from '../sr
 import { resolveTrainSettings } from '../src/train/settings.ts';
 import { TrainOptionError } from '../src/train/errors.ts';
 import { UsageError, Yolo4Error } from '../src/util/errors.ts';
+import { fileSystemHandler, loadLayersModel, ModelFileError, ModelFileOptionError } from '../src/io/model-files.ts';
+import { ImageInputError, VideoError } from '../src/predict/errors.ts';
+import { expandImageSources } from '../src/predict/predict-images.ts';
+import { probeVideo } from '../src/predict/ffmpeg.ts';
 
 const backendModule = './_backend.ts';
 if (existsSync(new URL(backendModule, import.meta.url))) await import(backendModule);
@@ -50,6 +55,70 @@ test('src/prune and src/train create no bare Error', () => {
     }
   }
   assert.equal(found, []);
+});
+
+test('src/ throws no bare Error: every throw new ... names a class of the Yolo4Error hierarchy', () => {
+  const found: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+      if (/\bthrow\s+new\s+Error\s*\(/.test(line)) found.push(`${relative(SRC, file)}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.equal(found, []);
+});
+
+/**
+ * The only bare `new Error(` left in src/: a worker's error rebuilt from its message (its class does not
+ * cross the thread) and a stack trace taken to see who calls os.cpus. Anything else is a typed error.
+ */
+const BARE_ERROR_ALLOWED = [
+  'data/sample-pool.ts: cause = new Error(e.message);',
+  "speed/wasm-threads.ts: const stack = new Error().stack ?? '';",
+];
+
+test('src/ creates no other bare Error (rejections included)', () => {
+  const found: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    readFileSync(file, 'utf8').split('\n').forEach((line) => {
+      if (/\bnew\s+Error\s*\(/.test(line)) found.push(`${relative(SRC, file)}: ${line.trim()}`);
+    });
+  }
+  assert.equal(found, BARE_ERROR_ALLOWED);
+});
+
+async function rejected(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  assert.unreachable('expected a rejection');
+}
+
+test('a missing image or video the user named is a failure (exit 1), with the message unchanged', async () => {
+  const img = await rejected(expandImageSources(['/nonexistent-yolo4/x.jpg']));
+  assert.instance(img, ImageInputError);
+  assert.not.instance(img, UsageError);
+  assert.is((img as Yolo4Error).exitCode, 1);
+  assert.is((img as Error).message, 'image not found: "/nonexistent-yolo4/x.jpg"');
+
+  const video = await rejected(probeVideo('/nonexistent-yolo4/x.mp4'));
+  assert.instance(video, VideoError);
+  assert.is((video as Yolo4Error).exitCode, 1);
+  assert.is((video as Error).message, 'video file not found: "/nonexistent-yolo4/x.mp4"');
+});
+
+test('model files: a missing folder is a ModelFileError (exit 1), an impossible shardBytes a usage error (exit 2)', async () => {
+  const missing = await rejected(loadLayersModel('/nonexistent-yolo4/model'));
+  assert.instance(missing, ModelFileError);
+  assert.is((missing as Yolo4Error).exitCode, 1);
+  assert.is((missing as Error).message, 'model directory not found: /nonexistent-yolo4/model');
+
+  const shard = thrown(() => fileSystemHandler('/tmp', { shardBytes: 0 }));
+  assert.instance(shard, ModelFileOptionError);
+  assert.instance(shard, UsageError);
+  assert.is((shard as UsageError).exitCode, 2);
+  assert.is((shard as Error).message, 'shardBytes must be a positive integer, got 0');
 });
 
 /** input -> conv 'a' (`filters`) -> ReLU -> conv 'b' -> 1x1 conv head: 'a' is prunable (the head is not). */

@@ -21,7 +21,8 @@ const FUNCTIONS = [
 const ERRORS = [
   'BackendError', 'ConfigError', 'CheckpointError', 'OutputExistsError', 'TorchImportError', 'TorchExportError', 'DarknetCfgError',
   'DarknetWeightsError', 'CocoInputError', 'EvalImageError', 'ValidationError', 'DatasetError', 'UsageError', 'InputSizeError',
-  'OnnxExportError',
+  'OnnxExportError', 'ModelError', 'ModelFileError', 'ModelFileOptionError', 'VideoError', 'ImageInputError', 'PredictInputError',
+  'DataError', 'WorkerError',
 ] as const;
 
 test('package.json main and exports point at src/index.ts', () => {

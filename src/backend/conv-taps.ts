@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { KernelInputError } from './errors.ts';
 
 /**
  * Shared geometry for the custom backprop kernels: a convolution's weight gradient is a sum, over
@@ -38,11 +39,11 @@ export function convGeometry(
   dimRoundingMode: 'floor' | 'round' | 'ceil' | undefined,
   depthwise: boolean,
 ): ConvGeometry {
-  if (xShape.length !== 4) throw new Error(`expected a rank-4 NHWC input, got shape [${xShape}]`);
+  if (xShape.length !== 4) throw new KernelInputError(`expected a rank-4 NHWC input, got shape [${xShape}]`);
   const dil = dilations ?? 1;
   const [dh, dw] = typeof dil === 'number' ? [dil, dil] : dil;
   if (!(Number.isInteger(dh) && Number.isInteger(dw) && dh >= 1 && dw >= 1)) {
-    throw new Error(`unsupported dilations [${dh}, ${dw}]: need positive integers`);
+    throw new KernelInputError(`unsupported dilations [${dh}, ${dw}]: need positive integers`);
   }
   const info = tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number], filterShape, strides, [dh, dw], pad,
@@ -121,7 +122,7 @@ export class TapReader {
     const c0 = Math.floor(colOff / g.strideWidth);
     const [n, h, w, c] = img.shape;
     if (r0 + g.outHeight > h || c0 + g.outWidth > w) {
-      throw new Error(`tap (${i},${j}) reads past the padded input: geometry mismatch`);
+      throw new KernelInputError(`tap (${i},${j}) reads past the padded input: geometry mismatch`);
     }
     if (r0 === 0 && c0 === 0 && g.outHeight === h && g.outWidth === w) return img;
     return tf.slice(img, [0, r0, c0, 0], [n, g.outHeight, g.outWidth, c]);
@@ -143,7 +144,7 @@ export class TapReader {
 
 /** A kernel input as a Tensor (the engine passes Tensors, a backend may pass bare TensorInfos). */
 export function asTensor<R extends tf.Rank>(info: tf.TensorInfo | undefined, name: string): tf.Tensor<R> {
-  if (info === undefined) throw new Error(`kernel input '${name}' is missing`);
+  if (info === undefined) throw new KernelInputError(`kernel input '${name}' is missing`);
   if (info instanceof tf.Tensor) return info as tf.Tensor<R>;
   // The wrapper does not own the data: take a reference, which disposing the wrapper (in the
   // caller's tidy) gives back, so the caller's data outlives the kernel.
@@ -156,5 +157,5 @@ export function asTensor<R extends tf.Rank>(info: tf.TensorInfo | undefined, nam
 export function toNHWC(t: tf.Tensor4D, dataFormat: string | undefined): tf.Tensor4D {
   if (dataFormat === undefined || dataFormat === 'NHWC') return t;
   if (dataFormat === 'NCHW') return tf.transpose(t, [0, 2, 3, 1]);
-  throw new Error(`unsupported dataFormat '${dataFormat}' (NHWC or NCHW)`);
+  throw new KernelInputError(`unsupported dataFormat '${dataFormat}' (NHWC or NCHW)`);
 }

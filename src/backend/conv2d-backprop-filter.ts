@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { backpropGeometry, checkDyShape, type ConvBackpropAttrs } from './backprop-attrs.ts';
 import { asTensor, TapReader, toNHWC } from './conv-taps.ts';
+import { KernelInputError } from './errors.ts';
 
 /**
  * Conv2DBackpropFilter (the weight gradient of conv2d) built only from ops the wasm backend has,
@@ -28,7 +29,7 @@ export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Con
     const dyh = toNHWC(dy, attrs.dataFormat);
     const [kh, kw, inC, outC] = attrs.filterShape;
     const g = backpropGeometry(xh.shape, attrs.filterShape, attrs, false);
-    if (g.inChannels !== inC) throw new Error(`input has ${g.inChannels} channels, filterShape says ${inC}`);
+    if (g.inChannels !== inC) throw new KernelInputError(`input has ${g.inChannels} channels, filterShape says ${inC}`);
     checkDyShape(dyh, g, outC, 'conv');
     const rows = g.batch * g.outHeight * g.outWidth;
     const reader = new TapReader(xh, g);

@@ -156,7 +156,7 @@ async function activate(name: string, importModule?: (s: string) => Promise<unkn
   if (name === 'wasm' && tf.findBackendFactory('wasm') == null) {
     await (importModule ?? ((s: string) => import(s)))('@tensorflow/tfjs-backend-wasm');
   }
-  if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed to initialize`);
+  if (!(await tf.setBackend(name))) throw new BackendError(`tf.setBackend('${name}') failed to initialize`);
   await tf.ready();
   return tf.getBackend();
 }

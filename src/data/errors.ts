@@ -1,6 +1,7 @@
 /**
- * The one error type of the data code: every message names the file, and the line or annotation id
- * when there is one, so a broken dataset can be fixed without a debugger.
+ * The main error type of the data code: every message names the file, and the line or annotation id
+ * when there is one, so a broken dataset can be fixed without a debugger. DataError covers what no
+ * single file explains.
  */
 import { Yolo4Error } from '../util/errors.ts';
 
@@ -35,3 +36,9 @@ export class DatasetError extends Yolo4Error {
     this.image = where.image;
   }
 }
+
+/**
+ * A dataset problem no single file explains (a VOC source without paths, a dataset whose every image
+ * failed to decode): exit 1.
+ */
+export class DataError extends Yolo4Error {}

@@ -1,6 +1,6 @@
 /** The data API in one import: datasets, the loader, box maps, the shapes generator (image types: src/image/). */
 export type { Box, Dataset, DatasetFormat, DatasetItem, ReadOptions, Split, WarnFn } from './types.ts';
-export { DatasetError } from './errors.ts';
+export { DataError, DatasetError } from './errors.ts';
 export { loadDatasetConfig, openDataset, resolveDatasetConfig, type DatasetConfig, type DatasetSource } from './dataset-config.ts';
 export { cocoCategoryMap, categoryIdOf, type CocoCategoryMap } from './coco-categories.ts';
 export { readCoco, type CocoSource } from './coco.ts';

@@ -33,6 +33,7 @@ import { SamplePool } from './sample-pool.ts';
 import { makeSample, SampleSourceError, type Sample, type SampleContext, type SampleInfo } from './sample.ts';
 import type { Dataset, WarnFn } from './types.ts';
 import { UsageError } from '../util/errors.ts';
+import { DataError } from './errors.ts';
 
 export interface LoaderOptions {
   batchSize: number;
@@ -125,7 +126,7 @@ export function createLoader(dataset: Dataset, opts: LoaderOptions): Loader {
   const n = dataset.items.length;
 
   const pick = (rng: Rng): number => {
-    if (bad.size >= n) throw new Error(`dataset "${dataset.name}": every image failed to decode`);
+    if (bad.size >= n) throw new DataError(`dataset "${dataset.name}": every image failed to decode`);
     let i = rng.int(n);
     while (bad.has(i)) i = (i + 1) % n;
     return i;

@@ -14,6 +14,7 @@ import type { Placement, Rect } from '../image/geometry.ts';
 import type { Rng } from './prng.ts';
 import { sampleAspect, scaledSize } from './random-placement.ts';
 import type { Box } from './types.ts';
+import { InternalError } from '../util/errors.ts';
 
 export interface MosaicOptions {
   /** Tile scale range (longer side relative to the input size). */
@@ -62,7 +63,7 @@ export function mosaicLayout(
 }
 
 export function sampleMosaicLayout(rng: Rng, sizes: Size[], size: number, o: MosaicOptions): MosaicLayout {
-  if (sizes.length !== 4) throw new Error('mosaic needs 4 images');
+  if (sizes.length !== 4) throw new InternalError('mosaic needs 4 images');
   const cutX = Math.floor(size * rng.uniform(o.center[0], o.center[1]));
   const cutY = Math.floor(size * rng.uniform(o.center[0], o.center[1]));
   const tiles = sizes.map((s) => {

@@ -12,6 +12,7 @@ import { DatasetError } from './errors.ts';
 import { SampleSourceError, type Sample } from './sample.ts';
 import type { SerializedError } from './sample-worker.ts';
 import type { DatasetItem } from './types.ts';
+import { WorkerError } from '../util/errors.ts';
 
 function deserializeError(e: SerializedError): Error {
   let cause: Error;
@@ -55,7 +56,7 @@ export class SamplePool {
       });
       w.on('error', (e) => this.failWorker(k, e));
       w.on('exit', (code) => {
-        if (!this.closed) this.failWorker(k, new Error(`sample worker exited with code ${code}`));
+        if (!this.closed) this.failWorker(k, new WorkerError(`sample worker exited with code ${code}`));
       });
     });
   }
@@ -71,7 +72,7 @@ export class SamplePool {
 
   /** Makes the sample of `index` with the per-sample seed `seed` (the parts given to `Rng.derive`). */
   sample(index: number, augment: AugmentOptions | null, seed: number[]): Promise<Sample> {
-    if (this.closed) return Promise.reject(new Error('the sample pool is closed'));
+    if (this.closed) return Promise.reject(new WorkerError('the sample pool is closed'));
     let k = 0;
     for (let i = 1; i < this.load.length; i++) if (this.load[i] < this.load[k]) k = i;
     const job = this.nextJob++;
@@ -90,7 +91,7 @@ export class SamplePool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const job of this.jobs.values()) job.reject(new Error('the sample pool was closed'));
+    for (const job of this.jobs.values()) job.reject(new WorkerError('the sample pool was closed'));
     this.jobs.clear();
     await Promise.all(this.workers.map((w) => w.terminate()));
   }

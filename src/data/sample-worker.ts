@@ -9,7 +9,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { ResizeMode } from '../image/geometry.ts';
 import type { AugmentOptions } from './augment-options.ts';
-import { DatasetError } from './errors.ts';
+import { DataError, DatasetError } from './errors.ts';
 import { Rng } from './prng.ts';
 import { makeSample, SampleSourceError, type SampleContext } from './sample.ts';
 import type { DatasetItem } from './types.ts';
@@ -40,7 +40,7 @@ if (parentPort) {
   let mode: ResizeMode = 'letterbox';
   const bad = new Set<number>();
   const pick = (rng: Rng): number => {
-    if (bad.size >= items.length) throw new Error('every image failed to decode');
+    if (bad.size >= items.length) throw new DataError('every image failed to decode');
     let i = rng.int(items.length);
     while (bad.has(i)) i = (i + 1) % items.length;
     return i;

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import fg from 'fast-glob';
 import { checkBox, EmptyBoxError } from './box-check.ts';
-import { DatasetError } from './errors.ts';
+import { DataError, DatasetError } from './errors.ts';
 import { checkImages } from './image-check.ts';
 import { probeImage } from './image-files.ts';
 import { mapLimit } from './pool.ts';
@@ -136,7 +136,7 @@ function vocFromXml(
 export async function readVoc(src: VocSource, classNames: string[], opts: ReadOptions = {}): Promise<DatasetItem[]> {
   const annDir = src.annotations ?? (src.root ? join(src.root, 'Annotations') : undefined);
   const imgDir = src.images ?? (src.root ? join(src.root, 'JPEGImages') : undefined);
-  if (!annDir || !imgDir) throw new Error('a VOC source needs "root", or both "annotations" and "images"');
+  if (!annDir || !imgDir) throw new DataError('a VOC source needs "root", or both "annotations" and "images"');
   const listFile = src.list ?? (src.root && src.imageSet ? join(src.root, 'ImageSets', 'Main', `${src.imageSet}.txt`) : undefined);
   let ids: string[];
   if (listFile) {

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { Yolo4Error } from '../util/errors.ts';
+import { UsageError, Yolo4Error } from '../util/errors.ts';
 
 /**
  * Saving and loading tfjs LayersModels as files on every backend. The pure-JS @tensorflow/tfjs has
@@ -30,7 +30,7 @@ const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64
 /** An IOHandler that saves to / loads from `dir` (model.json + weight files). */
 export function fileSystemHandler(dir: string, opts: FileHandlerOptions = {}): tf.io.IOHandler {
   const shardBytes = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
-  if (!(Number.isInteger(shardBytes) && shardBytes > 0)) throw new Error(`shardBytes must be a positive integer, got ${shardBytes}`);
+  if (!(Number.isInteger(shardBytes) && shardBytes > 0)) throw new ModelFileOptionError(`shardBytes must be a positive integer, got ${shardBytes}`);
   const modelFile = opts.modelFileName ?? MODEL_JSON;
   return {
     save: (artifacts) => saveArtifacts(dir, modelFile, artifacts, shardBytes),
@@ -50,7 +50,7 @@ async function saveArtifacts(
   dir: string, modelFile: string, artifacts: tf.io.ModelArtifacts, shardBytes: number,
 ): Promise<tf.io.SaveResult> {
   if (artifacts.modelTopology instanceof ArrayBuffer) {
-    throw new Error('fileSystemHandler saves JSON model topologies only (got a binary GraphDef)');
+    throw new ModelFileError('fileSystemHandler saves JSON model topologies only (got a binary GraphDef)');
   }
   await fs.mkdir(dir, { recursive: true });
   const data = new tf.io.CompositeArrayBuffer(artifacts.weightData ?? []);
@@ -89,20 +89,20 @@ async function loadArtifacts(dir: string, modelFile: string): Promise<tf.io.Mode
     text = await fs.readFile(jsonPath, 'utf8');
   } catch (e) {
     const isDir = await fs.stat(dir).then((s) => s.isDirectory(), () => false);
-    if (!isDir) throw new Error(`model directory not found: ${dir}`);
-    throw new Error(`model file not found: ${jsonPath} (${(e as Error).message})`);
+    if (!isDir) throw new ModelFileError(`model directory not found: ${dir}`);
+    throw new ModelFileError(`model file not found: ${jsonPath} (${(e as Error).message})`);
   }
   let json: tf.io.ModelJSON;
   try {
     json = JSON.parse(text) as tf.io.ModelJSON;
   } catch (e) {
-    throw new Error(`${jsonPath} is not valid JSON: ${(e as Error).message}`);
+    throw new ModelFileError(`${jsonPath} is not valid JSON: ${(e as Error).message}`);
   }
   if (json === null || typeof json !== 'object' || json.modelTopology == null) {
-    throw new Error(`${jsonPath} is not a tfjs model.json: it has no modelTopology`);
+    throw new ModelFileError(`${jsonPath} is not a tfjs model.json: it has no modelTopology`);
   }
   const manifest = json.weightsManifest ?? [];
-  if (!Array.isArray(manifest)) throw new Error(`${jsonPath}: weightsManifest is not a list`);
+  if (!Array.isArray(manifest)) throw new ModelFileError(`${jsonPath}: weightsManifest is not a list`);
 
   // Every name is checked before any file is touched: a path out of the folder must not even be stat'ed.
   manifest.forEach((group, g) => checkWeightFileNames(group, g, jsonPath));
@@ -114,7 +114,7 @@ async function loadArtifacts(dir: string, modelFile: string): Promise<tf.io.Mode
     for (const file of files) {
       // lstat: a symlink could point out of the folder.
       const st = await fs.lstat(file).catch(() => null);
-      if (st === null || !st.isFile()) throw new Error(`weight file not found: ${file} (listed in ${jsonPath}; a regular file in the model directory)`);
+      if (st === null || !st.isFile()) throw new ModelFileError(`weight file not found: ${file} (listed in ${jsonPath}; a regular file in the model directory)`);
       sizes.push(st.size);
     }
     checkGroupSize(group, files, sizes, jsonPath);
@@ -131,6 +131,12 @@ async function loadArtifacts(dir: string, modelFile: string): Promise<tf.io.Mode
   }
   return tf.io.getModelArtifactsForJSONSync(json, manifest.flatMap((g) => g.weights), weightData);
 }
+
+/** A tfjs model folder cannot be read or written (a missing or malformed model.json, missing or wrong-size weight files): exit 1. */
+export class ModelFileError extends Yolo4Error {}
+
+/** An impossible option of the model file handler (shardBytes not a positive integer): a usage error, exit 2. */
+export class ModelFileOptionError extends UsageError {}
 
 export class UnsafeWeightPathError extends Yolo4Error {
   constructor(message: string) {
@@ -167,7 +173,7 @@ function checkGroupSize(
   const have = sizes.reduce((a, b) => a + b, 0);
   if (have === need) return;
   if (have > need) {
-    throw new Error(`weight files ${files.join(', ')} hold ${have} bytes, but ${jsonPath} describes ${need}`);
+    throw new ModelFileError(`weight files ${files.join(', ')} hold ${have} bytes, but ${jsonPath} describes ${need}`);
   }
   // Every shard but the last is full size, so the first one smaller than the first is truncated.
   let short = files.length - 1;
@@ -177,7 +183,7 @@ function checkGroupSize(
       break;
     }
   }
-  throw new Error(`weight file too short: ${files[short]} (${sizes[short]} bytes); ` +
+  throw new ModelFileError(`weight file too short: ${files[short]} (${sizes[short]} bytes); ` +
     `the weights in ${jsonPath} need ${need} bytes, the files hold ${have}`);
 }
 
@@ -187,7 +193,7 @@ async function readInto(file: string, view: Uint8Array): Promise<void> {
     let done = 0;
     while (done < view.length) {
       const { bytesRead } = await fh.read(view, done, view.length - done, done);
-      if (bytesRead === 0) throw new Error(`weight file ${file} ended after ${done} of ${view.length} bytes`);
+      if (bytesRead === 0) throw new ModelFileError(`weight file ${file} ended after ${done} of ${view.length} bytes`);
       done += bytesRead;
     }
   } finally {

@@ -12,6 +12,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { functionalConfig, outputShapes, type Shape } from './topology.ts';
 import { shortName } from './weight-name.ts';
+import { ModelError } from './errors.ts';
 
 /** A weight of a layer by its short name (`kernel`, `moving_mean`...), and whether it is trainable by nature. */
 export interface LayerWeight {
@@ -109,7 +110,7 @@ export function countFlops(model: tf.LayersModel, inputSize?: number | number[])
     let p = 1;
     for (let i = from; i < to; i++) {
       const d = s[i];
-      if (typeof d !== 'number') throw new Error(`countFlops: unknown size in shape ${JSON.stringify(s)}; pass inputSize`);
+      if (typeof d !== 'number') throw new ModelError(`countFlops: unknown size in shape ${JSON.stringify(s)}; pass inputSize`);
       p *= d;
     }
     return p;

@@ -10,6 +10,7 @@
  *   `.cfg` + `.weights` after pruning or fine-tuning (layer configs survive both; see src/io/darknet/).
  */
 import * as tf from '@tensorflow/tfjs';
+import { ModelError } from './errors.ts';
 
 export interface ChannelSplitArgs {
   groups: number;
@@ -25,9 +26,9 @@ export class ChannelSplit extends tf.layers.Layer {
 
   constructor(args: ChannelSplitArgs) {
     super(args);
-    if (!Number.isInteger(args.groups) || args.groups < 1) throw new Error(`ChannelSplit: groups must be a positive integer, got ${args.groups}`);
+    if (!Number.isInteger(args.groups) || args.groups < 1) throw new ModelError(`ChannelSplit: groups must be a positive integer, got ${args.groups}`);
     if (!Number.isInteger(args.groupId) || args.groupId < 0 || args.groupId >= args.groups) {
-      throw new Error(`ChannelSplit: groupId must be in [0, ${args.groups}), got ${args.groupId}`);
+      throw new ModelError(`ChannelSplit: groupId must be in [0, ${args.groups}), got ${args.groupId}`);
     }
     this.groups = args.groups;
     this.groupId = args.groupId;
@@ -35,7 +36,7 @@ export class ChannelSplit extends tf.layers.Layer {
 
   private part(channels: number): number {
     if (channels % this.groups !== 0) {
-      throw new Error(`ChannelSplit '${this.name}': ${channels} channels cannot be split into ${this.groups} equal groups`);
+      throw new ModelError(`ChannelSplit '${this.name}': ${channels} channels cannot be split into ${this.groups} equal groups`);
     }
     return channels / this.groups;
   }
@@ -102,7 +103,7 @@ export class DarknetYolo extends tf.layers.Layer {
     this.classes = args.classes;
     this.scaleXy = args.scaleXy;
     if (args.cfgHex !== undefined) {
-      if (!/^[0-9a-f]*$/.test(args.cfgHex)) throw new Error(`DarknetYolo '${args.name}': cfgHex must be lowercase hex`);
+      if (!/^[0-9a-f]*$/.test(args.cfgHex)) throw new ModelError(`DarknetYolo '${args.name}': cfgHex must be lowercase hex`);
       this.cfgHex = args.cfgHex;
     }
     if (args.weightsHeader) this.weightsHeader = { ...args.weightsHeader };

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import './mish.ts'; // registers the custom layers so models that contain them can be rebuilt
 import './darknet-layers.ts';
+import { ModelError } from './errors.ts';
 
 /** `[layerName, nodeIndex, tensorIndex, kwargs]` as in tfjs/Keras configs. */
 export type InboundRef = [string, number, number, Record<string, unknown>?];
@@ -30,7 +31,7 @@ export function functionalConfig(model: tf.LayersModel): FunctionalConfig {
   if (model instanceof tf.Sequential) return sequentialAsFunctional(model);
   const cfg = JSON.parse(JSON.stringify(model.getConfig())) as Partial<FunctionalConfig>;
   if (!Array.isArray(cfg.layers) || !Array.isArray(cfg.inputLayers) || !Array.isArray(cfg.outputLayers)) {
-    throw new Error(`model '${model.name}': unexpected config format (expected layers, inputLayers, outputLayers)`);
+    throw new ModelError(`model '${model.name}': unexpected config format (expected layers, inputLayers, outputLayers)`);
   }
   for (const entry of cfg.layers) patchConfig(model, entry.className, entry.config);
   return cfg as FunctionalConfig;
@@ -82,7 +83,7 @@ export type Shape = (number | null)[];
 /** Output shapes of one call, from the layer's own shape inference (H and W may stay open). */
 export function outputShapes(live: tf.layers.Layer | undefined, className: string, config: Record<string, unknown>, inShapes: Shape[]): Shape[] {
   if (className === 'InputLayer') return [(config.batchInputShape as Shape | undefined) ?? (live?.outputShape as Shape)];
-  if (!live) throw new Error(`layer '${String(config.name)}' (${className}) is not in the model`);
+  if (!live) throw new ModelError(`layer '${String(config.name)}' (${className}) is not in the model`);
   let s: Shape | Shape[];
   try {
     const arg = inShapes.length === 1 ? [...inShapes[0]] : inShapes.map((x) => [...x]);

@@ -11,8 +11,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Mish } from './mish.ts';
-import { headChannels, resolveConfig, type Yolov4Config, type Yolov4ConfigInput } from './config.ts';
+import { ConfigError, headChannels, resolveConfig, type Yolov4Config, type Yolov4ConfigInput } from './config.ts';
 import { yolov4ConvLayout, type ConvSpec } from './layout.ts';
+import { InternalError } from '../util/errors.ts';
 
 type T = tf.SymbolicTensor;
 
@@ -27,9 +28,9 @@ export function buildYolov4(configInput: Yolov4Config | Yolov4ConfigInput = {}):
   /** Conv (no bias) -> BN -> activation, named `${prefix}.conv|bn|activation|relu`. */
   const convBlock = (prefix: string, x: T): T => {
     const spec = specs.get(`${prefix}.conv`);
-    if (!spec) throw new Error(`internal: no conv spec for ${prefix}`);
+    if (!spec) throw new InternalError(`internal: no conv spec for ${prefix}`);
     const filters = config.widths[spec.name];
-    if (filters === undefined) throw new Error(`config has no width for conv "${spec.name}"`);
+    if (filters === undefined) throw new ConfigError(`config has no width for conv "${spec.name}"`);
     if (spec.stride > 1) {
       // PyTorch pads k//2 on every side; TF 'same' would pad only bottom/right at stride 2.
       x = tf.layers.zeroPadding2d({ padding: Math.floor(spec.kernel / 2), name: `${prefix}.pad` }).apply(x) as T;

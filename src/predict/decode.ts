@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Anchor, Yolov4Config } from '../model/config.ts';
+import { PredictInputError } from './errors.ts';
 
 export interface DecodeOptions {
   /** All anchors, [w, h] in input pixels. */
@@ -47,28 +48,28 @@ export function decodeOptionsFromConfig(
 export function decodeHeads(outputs: tf.Tensor[], opts: DecodeOptions): tf.Tensor3D {
   const { anchorMask, numClasses } = opts;
   if (outputs.length !== anchorMask.length) {
-    throw new Error(`decodeHeads: ${outputs.length} outputs but anchorMask lists ${anchorMask.length} heads`);
+    throw new PredictInputError(`decodeHeads: ${outputs.length} outputs but anchorMask lists ${anchorMask.length} heads`);
   }
   const [inputH, inputW] = typeof opts.inputSize === 'number' ? [opts.inputSize, opts.inputSize] : opts.inputSize;
   const scaleXY = opts.scaleXY ?? anchorMask.map(() => 1);
-  if (scaleXY.length !== anchorMask.length) throw new Error(`decodeHeads: scaleXY needs one value per head (${anchorMask.length})`);
+  if (scaleXY.length !== anchorMask.length) throw new PredictInputError(`decodeHeads: scaleXY needs one value per head (${anchorMask.length})`);
   const batch = outputs[0].shape[0];
   return tf.tidy(() => {
     // Work channel-first: [K, B, H, W, A]. Slicing the channel axis is then a contiguous copy; slicing the
     // last axis of NHWC goes through tfjs' generic strided slice, which took ~1 s per decode at 416 on the
     // cpu and wasm backends (rank 5).
     const heads = outputs.map((out, i) => {
-      if (out.rank !== 4) throw new Error(`decodeHeads: output ${i} has shape [${out.shape}], expected [B, H, W, channels]`);
+      if (out.rank !== 4) throw new PredictInputError(`decodeHeads: output ${i} has shape [${out.shape}], expected [B, H, W, channels]`);
       const [b, h, w, ch] = out.shape as [number, number, number, number];
       const mask = anchorMask[i];
       const na = mask.length;
-      if (b !== batch) throw new Error(`decodeHeads: output ${i} has batch ${b}, output 0 has ${batch}`);
+      if (b !== batch) throw new PredictInputError(`decodeHeads: output ${i} has batch ${b}, output 0 has ${batch}`);
       if (ch !== na * (5 + numClasses)) {
-        throw new Error(`decodeHeads: output ${i} has ${ch} channels, expected ${na} anchors x (5 + ${numClasses} classes) = ${na * (5 + numClasses)}`);
+        throw new PredictInputError(`decodeHeads: output ${i} has ${ch} channels, expected ${na} anchors x (5 + ${numClasses} classes) = ${na * (5 + numClasses)}`);
       }
       const anchors = mask.map((k) => {
         const a = opts.anchors[k];
-        if (!a) throw new Error(`decodeHeads: anchorMask names anchor ${k} but there are ${opts.anchors.length}`);
+        if (!a) throw new PredictInputError(`decodeHeads: anchorMask names anchor ${k} but there are ${opts.anchors.length}`);
         return [a[0], a[1]];
       });
       const s = scaleXY[i];

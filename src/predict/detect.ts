@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { decodeHeads, type DecodeOptions } from './decode.ts';
 import { nmsDecoded, type Detection, type NmsOptions } from './nms.ts';
 import { undoLetterboxBox, type LetterboxInfo, type LetterboxResult } from '../image/letterbox.ts';
+import { PredictInputError } from './errors.ts';
 
 /** Anything with a Keras-like predict: a tf.LayersModel, or a wrapper. */
 export interface Predictor {
@@ -19,13 +20,13 @@ export interface DetectOptions {
 
 /** Stacks letterboxed images (all the same input size) into one [B, H, W, 3] tensor. */
 export function stackLetterboxed(items: LetterboxResult[]): tf.Tensor4D {
-  if (items.length === 0) throw new Error('stackLetterboxed: no images');
+  if (items.length === 0) throw new PredictInputError('stackLetterboxed: no images');
   const { inputW, inputH } = items[0].info;
   const per = inputW * inputH * 3;
   const data = new Float32Array(per * items.length);
   items.forEach((it, i) => {
     if (it.info.inputW !== inputW || it.info.inputH !== inputH) {
-      throw new Error(`stackLetterboxed: image ${i} is ${it.info.inputW}x${it.info.inputH}, image 0 is ${inputW}x${inputH}`);
+      throw new PredictInputError(`stackLetterboxed: image ${i} is ${it.info.inputW}x${it.info.inputH}, image 0 is ${inputW}x${inputH}`);
     }
     data.set(it.tensorData, i * per);
   });
@@ -48,10 +49,10 @@ export async function detectBatch(
   const infos = isTensor ? opts.infos : images.map((im) => im.info);
   const x = isTensor ? images : stackLetterboxed(images);
   const [batch, h, w] = x.shape;
-  if (infos && infos.length !== batch) throw new Error(`detectBatch: ${infos.length} infos for a batch of ${batch}`);
+  if (infos && infos.length !== batch) throw new PredictInputError(`detectBatch: ${infos.length} infos for a batch of ${batch}`);
   const inputSize = decodeOpts.inputSize;
   const [ih, iw] = typeof inputSize === 'number' ? [inputSize, inputSize] : inputSize;
-  if (ih !== h || iw !== w) throw new Error(`detectBatch: images are ${w}x${h} but decode expects ${iw}x${ih}`);
+  if (ih !== h || iw !== w) throw new PredictInputError(`detectBatch: images are ${w}x${h} but decode expects ${iw}x${ih}`);
   let decoded: tf.Tensor3D;
   try {
     decoded = tf.tidy(() => {

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { Yolo4Error } from '../util/errors.ts';
+import { VideoError } from './errors.ts';
 
 export class FfmpegNotFoundError extends Yolo4Error {
   constructor(detail: string) {
@@ -83,7 +84,7 @@ export async function probeVideo(file: string, ffmpeg?: string): Promise<VideoIn
   try {
     await access(file);
   } catch {
-    throw new Error(`video file not found: "${file}"`);
+    throw new VideoError(`video file not found: "${file}"`);
   }
   const bin = await findFfmpeg(ffmpeg);
   const p = spawn(bin, ['-hide_banner', '-nostdin', '-i', file], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -94,20 +95,20 @@ export async function probeVideo(file: string, ffmpeg?: string): Promise<VideoIn
   if (!stream && /Stream #\d+:\d+/.test(text)) {
     // A readable file without pictures (audio only, subtitles): say so rather than quote ffmpeg.
     const kinds = [...new Set([...text.matchAll(/Stream #\d+:\d+.*?: (\w+):/g)].map((m) => m[1].toLowerCase()))];
-    throw new Error(`cannot read video "${file}": no video stream (it has ${kinds.join(', ')} only)`);
+    throw new VideoError(`cannot read video "${file}": no video stream (it has ${kinds.join(', ')} only)`);
   }
   if (!stream) {
     const last = text.trim().split('\n').filter((l) => l.includes(file) || /error|invalid/i.test(l)).slice(-1)[0];
-    throw new Error(`cannot read video "${file}": ${last ? last.trim() : 'no video stream'}`);
+    throw new VideoError(`cannot read video "${file}": ${last ? last.trim() : 'no video stream'}`);
   }
   const size = /,\s*(\d{1,5})x(\d{1,5})[\s,[]/.exec(stream);
-  if (!size) throw new Error(`cannot read video "${file}": no frame size in "${stream.trim()}"`);
+  if (!size) throw new VideoError(`cannot read video "${file}": no frame size in "${stream.trim()}"`);
   let width = Number(size[1]);
   let height = Number(size[2]);
   const rot = /rotation of (-?[\d.]+) degrees/.exec(text) ?? /rotate\s*:\s*(-?\d+)/.exec(text);
   if (rot && Math.abs(Math.round(Number(rot[1]))) % 180 === 90) [width, height] = [height, width];
   const fpsM = /([\d.]+)(k?) fps/.exec(stream) ?? /([\d.]+)(k?) tbr/.exec(stream);
-  if (!fpsM) throw new Error(`cannot read video "${file}": no frame rate in "${stream.trim()}"`);
+  if (!fpsM) throw new VideoError(`cannot read video "${file}": no frame rate in "${stream.trim()}"`);
   const fpsValue = Number(fpsM[1]) * (fpsM[2] ? 1000 : 1);
   const fps = fpsString(fpsValue);
   const dur = /Duration: (\d+):(\d+):([\d.]+)/.exec(text);

@@ -17,6 +17,7 @@
  * (every candidate is checked against every kept box of its class).
  */
 import { DECODED_CLS, DECODED_OBJ } from './decode.ts';
+import { PredictInputError } from './errors.ts';
 
 export interface Detection {
   /** x1, y1, x2, y2 in pixels (input pixels after NMS, original pixels after detectBatch). */
@@ -128,7 +129,7 @@ export function selectCandidates(
   const conf = opts.confThreshold ?? NMS_DEFAULTS.confThreshold;
   const multi = opts.multiLabel ?? NMS_DEFAULTS.multiLabel;
   const stride = 5 + numClasses;
-  if (decoded.length < numRows * stride) throw new Error(`selectCandidates: ${decoded.length} values for ${numRows} rows of ${stride}`);
+  if (decoded.length < numRows * stride) throw new PredictInputError(`selectCandidates: ${decoded.length} values for ${numRows} rows of ${stride}`);
   let cap = 1024;
   let boxes = new Float32Array(cap * 4);
   let scores = new Float32Array(cap);

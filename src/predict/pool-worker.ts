@@ -9,6 +9,7 @@ import '../model/mish.ts';
 import { selectBackend, type BackendChoice } from '../backend/select.ts';
 import { enableWasmThreads, wasmThreadsCount } from '../speed/wasm-threads.ts';
 import { foldBatchNorm } from '../speed/fold-bn.ts';
+import { InternalError } from '../util/errors.ts';
 
 export interface InitMessage {
   type: 'init';
@@ -31,7 +32,7 @@ export interface OutputTensor {
   shape: number[];
 }
 
-if (!parentPort) throw new Error('pool-worker.ts runs in a worker thread');
+if (!parentPort) throw new InternalError('pool-worker.ts runs in a worker thread');
 const port = parentPort;
 let model: tf.LayersModel | undefined;
 
@@ -52,7 +53,7 @@ port.on('message', async (m: InitMessage | RunMessage) => {
     return;
   }
   try {
-    if (!model) throw new Error('worker not initialized');
+    if (!model) throw new InternalError('worker not initialized');
     const outs = tf.tidy(() => {
       const x = tf.tensor(m.data, m.shape, 'float32');
       const y = model!.predict(x);

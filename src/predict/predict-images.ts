@@ -11,6 +11,7 @@ import type { DrawOptions } from './draw.ts';
 import { Detections, type JsonDetection } from './detections.ts';
 import type { LetterboxResult } from '../image/letterbox.ts';
 import type { Detection } from './nms.ts';
+import { ImageInputError } from './errors.ts';
 
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'bmp', 'webp', 'tif', 'tiff', 'gif', 'avif', 'heic'];
 
@@ -73,16 +74,16 @@ export async function expandImageSources(sources: string[]): Promise<string[]> {
     const st = await stat(src).catch(() => null);
     if (st?.isDirectory()) {
       const files = await fg(pattern, { cwd: src, caseSensitiveMatch: false, onlyFiles: true, followSymbolicLinks: true });
-      if (files.length === 0) throw new Error(`no images (${IMAGE_EXTENSIONS.join(', ')}) in folder "${src}"`);
+      if (files.length === 0) throw new ImageInputError(`no images (${IMAGE_EXTENSIONS.join(', ')}) in folder "${src}"`);
       files.sort().forEach((f) => add(join(src, f)));
     } else if (st) {
       add(src);
     } else if (fg.isDynamicPattern(src)) {
       const files = (await fg(src.replace(/\\/g, '/'), { caseSensitiveMatch: false, onlyFiles: true })).filter(isImageFile);
-      if (files.length === 0) throw new Error(`no images match "${src}"`);
+      if (files.length === 0) throw new ImageInputError(`no images match "${src}"`);
       files.sort().forEach(add);
     } else {
-      throw new Error(`image not found: "${src}"`);
+      throw new ImageInputError(`image not found: "${src}"`);
     }
   }
   return out;

@@ -18,7 +18,8 @@ import type { LetterboxResult } from '../image/letterbox.ts';
 import type { RawImage } from '../image/rgb.ts';
 import type { Detection } from './nms.ts';
 import { VideoJsonWriter } from './video-json.ts';
-import { UsageError } from '../util/errors.ts';
+import { InternalError, UsageError } from '../util/errors.ts';
+import { VideoError } from './errors.ts';
 
 export { FfmpegNotFoundError, findFfmpeg, probeVideo, type VideoInfo } from './ffmpeg.ts';
 
@@ -100,7 +101,7 @@ async function* readFrames(stream: Readable, frameBytes: number): AsyncGenerator
       }
     }
   }
-  if (filled > 0) throw new Error(`video ended inside a frame (${filled} of ${frameBytes} bytes)`);
+  if (filled > 0) throw new VideoError(`video ended inside a frame (${filled} of ${frameBytes} bytes)`);
 }
 
 /** Resolves when the chunk has been handed to the pipe (that is the backpressure). */
@@ -188,7 +189,7 @@ export async function predictVideo(
       await json?.addFrame(frames, dets[i]);
       detections += dets[i].length;
       const drawn = await (await Detections.create(dets[i], { width, height }, classNames).render(images[i], opts.draw)).raw().toBuffer();
-      if (drawn.length !== frameBytes) throw new Error(`internal: drawn frame has ${drawn.length} bytes, expected ${frameBytes}`);
+      if (drawn.length !== frameBytes) throw new InternalError(`internal: drawn frame has ${drawn.length} bytes, expected ${frameBytes}`);
       await writeAsync(enc.stdin!, drawn);
       frames++;
       const elapsed = (performance.now() - t0) / 1000;
@@ -210,11 +211,11 @@ export async function predictVideo(
     if (opts.maxFrames !== undefined) dec.kill('SIGTERM');
     const decCode = await decExit;
     if (decCode !== 0 && opts.maxFrames === undefined) {
-      throw new Error(`ffmpeg could not decode "${input}" (exit ${decCode}): ${decErr().trim().split('\n').slice(-3).join(' ')}`);
+      throw new VideoError(`ffmpeg could not decode "${input}" (exit ${decCode}): ${decErr().trim().split('\n').slice(-3).join(' ')}`);
     }
     enc.stdin!.end();
     const encCode = await encExit;
-    if (encCode !== 0) throw new Error(`ffmpeg could not encode "${output}" (exit ${encCode}): ${encErr().trim().split('\n').slice(-3).join(' ')}`);
+    if (encCode !== 0) throw new VideoError(`ffmpeg could not encode "${output}" (exit ${encCode}): ${encErr().trim().split('\n').slice(-3).join(' ')}`);
     await json?.close();
   } catch (e) {
     await json?.abort();
@@ -223,7 +224,7 @@ export async function predictVideo(
     if (enc.exitCode === null) enc.kill('SIGKILL');
     const msg = (e as Error).message;
     if (/EPIPE|write after end/.test(msg)) {
-      throw new Error(`ffmpeg encoder for "${output}" stopped: ${encErr().trim().split('\n').slice(-3).join(' ')}`);
+      throw new VideoError(`ffmpeg encoder for "${output}" stopped: ${encErr().trim().split('\n').slice(-3).join(' ')}`);
     }
     throw e;
   }

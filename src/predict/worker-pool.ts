@@ -18,6 +18,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice } from '../backend/select.ts';
 import { fileSystemHandler } from '../io/model-files.ts';
 import type { InitMessage, OutputTensor } from './pool-worker.ts';
+import { PredictInputError } from './errors.ts';
+import { WorkerError } from '../util/errors.ts';
 
 export type { OutputTensor } from './pool-worker.ts';
 
@@ -107,7 +109,7 @@ export async function createInferencePool(
         return;
       }
       if (m.type === 'error') {
-        reject(new Error(`inference worker ${k}: ${m.message}`));
+        reject(new WorkerError(`inference worker ${k}: ${m.message}`));
         return;
       }
       const job = jobs.get(m.job!);
@@ -115,14 +117,14 @@ export async function createInferencePool(
       jobs.delete(m.job!);
       if (--load[k] === 0) w.unref();
       if (m.ok) job.resolve(m.outputs!);
-      else job.reject(new Error(`inference worker ${k}: ${m.error}`));
+      else job.reject(new WorkerError(`inference worker ${k}: ${m.error}`));
     });
     w.on('error', (e) => {
       reject(e);
       failWorker(k, e);
     });
     w.on('exit', (code) => {
-      if (!closed) failWorker(k, new Error(`inference worker ${k} exited with code ${code}`));
+      if (!closed) failWorker(k, new WorkerError(`inference worker ${k} exited with code ${code}`));
     });
   }))).catch(async (e) => {
     closed = true;
@@ -131,7 +133,7 @@ export async function createInferencePool(
   });
 
   const run = (data: Float32Array, shape: number[]): Promise<OutputTensor[]> => {
-    if (closed) return Promise.reject(new Error('the inference pool is closed'));
+    if (closed) return Promise.reject(new WorkerError('the inference pool is closed'));
     let k = 0;
     for (let i = 1; i < n; i++) if (load[i] < load[k]) k = i;
     const job = nextJob++;
@@ -146,7 +148,7 @@ export async function createInferencePool(
   const predict = async (data: Float32Array, shape: number[]): Promise<OutputTensor[]> => {
     const batch = shape[0];
     const per = shape.slice(1).reduce((a, b) => a * b, 1);
-    if (data.length !== batch * per) throw new Error(`data has ${data.length} values, shape [${shape}] needs ${batch * per}`);
+    if (data.length !== batch * per) throw new PredictInputError(`data has ${data.length} values, shape [${shape}] needs ${batch * per}`);
     const parts = Math.min(n, batch);
     const sizes = Array.from({ length: parts }, (_, i) => Math.floor(batch / parts) + (i < batch % parts ? 1 : 0));
     let start = 0;
@@ -172,7 +174,7 @@ export async function createInferencePool(
     closed = true;
     for (const [id, job] of jobs) {
       jobs.delete(id);
-      job.reject(new Error('the inference pool is closed'));
+      job.reject(new WorkerError('the inference pool is closed'));
     }
     await Promise.all(workers.map((w) => w.terminate()));
   };

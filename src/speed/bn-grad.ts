@@ -14,6 +14,7 @@
  * `restoreBatchNormGrad()` puts tfjs's back.
  */
 import * as tf from '@tensorflow/tfjs';
+import { KernelInputError } from '../backend/errors.ts';
 
 type GradFunc = tf.GradConfig['gradFunc'];
 
@@ -32,7 +33,7 @@ const fastGradFunc: GradFunc = (dy, saved, attrs) => {
   const dyT = dy as tf.Tensor;
   const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
   const [x, mean, variance, scale] = saved as (tf.Tensor | undefined)[];
-  if (!x || !mean || !variance) throw new Error('FusedBatchNorm gradient: missing saved tensors');
+  if (!x || !mean || !variance) throw new KernelInputError('FusedBatchNorm gradient: missing saved tensors');
   const axes = reductionAxes(mean.shape, x.shape);
   const reduce = (t: tf.Tensor) => tf.reshape(axes.length ? tf.sum(t, axes) : t, mean.shape);
 

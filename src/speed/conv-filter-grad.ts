@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilter as tapKernel, type ConvBackpropFilterAttrs } from '../backend/conv2d-backprop-filter.ts';
 import { checkDyShape } from '../backend/backprop-attrs.ts';
 import { asTensor, convGeometry } from '../backend/conv-taps.ts';
+import { KernelInputError } from '../backend/errors.ts';
 
 type Attrs = ConvBackpropFilterAttrs;
 
@@ -25,7 +26,7 @@ export function conv2dBackpropFilterAsConv(x: tf.Tensor4D, dy: tf.Tensor4D, attr
   if ((kh === 1 && kw === 1) || attrs.dataFormat === 'NCHW' || dilated) return tapKernel(x, dy, attrs);
   return tf.tidy(() => {
     const g = convGeometry(x.shape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
-    if (g.inChannels !== attrs.filterShape[2]) throw new Error(`input has ${g.inChannels} channels, filterShape says ${attrs.filterShape[2]}`);
+    if (g.inChannels !== attrs.filterShape[2]) throw new KernelInputError(`input has ${g.inChannels} channels, filterShape says ${attrs.filterShape[2]}`);
     checkDyShape(dy, g, attrs.filterShape[3], 'conv');
     const padded = g.padTop || g.padBottom || g.padLeft || g.padRight
       ? tf.pad(x, [[0, 0], [g.padTop, g.padBottom], [g.padLeft, g.padRight], [0, 0]])

@@ -16,6 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { functionalConfig, rebuildModel, type FunctionalConfig, type InboundRef, type LayerConfigEntry } from '../model/topology.ts';
+import { ModelError } from '../model/errors.ts';
 
 export interface FoldReport {
   /** conv name -> BN name folded into it. */
@@ -114,7 +115,7 @@ export function foldBatchNorm(model: tf.LayersModel, opts: FoldOptions = {}): tf
         const eps = Number(bnEntry.config.epsilon ?? 1e-3);
         const mean = bw.get('moving_mean');
         const variance = bw.get('moving_variance');
-        if (!mean || !variance) throw new Error(`BN '${bn.name}' has no moving statistics`);
+        if (!mean || !variance) throw new ModelError(`BN '${bn.name}' has no moving statistics`);
         const gamma = bw.get('gamma') ?? tf.onesLike(mean);
         const beta = bw.get('beta') ?? tf.zerosLike(mean);
         const scale = tf.div(gamma, tf.sqrt(tf.add(variance, eps)));
@@ -122,7 +123,7 @@ export function foldBatchNorm(model: tf.LayersModel, opts: FoldOptions = {}): tf
         const isDepthwise = source.getClassName() === 'DepthwiseConv2D';
         const kernelKey = isDepthwise ? 'depthwise_kernel' : 'kernel';
         const kernel = sw.get(kernelKey);
-        if (!kernel) throw new Error(`conv '${source.name}' has no ${kernelKey}`);
+        if (!kernel) throw new ModelError(`conv '${source.name}' has no ${kernelKey}`);
         // Conv2D kernel [kh, kw, in, out]: scale the last axis. Depthwise [kh, kw, in, mult]:
         // output channel c = i * mult + m, so scale viewed as [in, mult].
         const s = isDepthwise ? tf.reshape(scale, [kernel.shape[2] as number, kernel.shape[3] as number]) : scale;
@@ -134,7 +135,7 @@ export function foldBatchNorm(model: tf.LayersModel, opts: FoldOptions = {}): tf
           // Fresh tensors (see prune/apply.ts: wasm keeps internal shapes on some op outputs).
           if (n === kernelKey) return tf.tensor(k2.dataSync(), k2.shape, 'float32');
           if (n === 'bias') return tf.tensor1d(b2.dataSync() as Float32Array, 'float32');
-          throw new Error(`folded conv '${target.name}': unexpected weight '${n}'`);
+          throw new ModelError(`folded conv '${target.name}': unexpected weight '${n}'`);
         });
         target.setWeights(values);
       });

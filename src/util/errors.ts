@@ -25,3 +25,12 @@ export function isUsageError(e: unknown): e is UsageError {
 export function exitCodeOf(e: unknown): number {
   return e instanceof Yolo4Error ? e.exitCode : 1;
 }
+
+/**
+ * A check of the code's own invariants failed (a bug, not the user's input): exit 1. Its messages
+ * usually start with "internal:".
+ */
+export class InternalError extends Yolo4Error {}
+
+/** A worker thread failed (its setup threw, it crashed or exited) or its pool was used after close: exit 1. */
+export class WorkerError extends Yolo4Error {}

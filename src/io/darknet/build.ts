@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Mish } from '../../model/mish.ts';
 import { ChannelSplit, DarknetYolo, textToHex } from '../../model/darknet-layers.ts';
 import type { ConvSpec, DarknetActivation, DarknetNetwork } from './layer-specs.ts';
+import { InternalError } from '../../util/errors.ts';
 
 type T = tf.SymbolicTensor;
 
@@ -47,7 +48,7 @@ function activationLayer(act: DarknetActivation, index: number, x: T): T {
   if (act === 'leaky') return tf.layers.leakyReLU({ name, alpha: 0.1 }).apply(x) as T;
   if (act === 'mish') return new Mish({ name }).apply(x) as T;
   const tfName = TF_ACTIVATION[act];
-  if (!tfName) throw new Error(`internal: no tfjs activation for darknet '${act}'`);
+  if (!tfName) throw new InternalError(`internal: no tfjs activation for darknet '${act}'`);
   return tf.layers.activation({ name, activation: tfName as never }).apply(x) as T;
 }
 

@@ -27,6 +27,7 @@ import { resolveDarknetNetwork } from './layers.ts';
 import type { DarknetNetwork } from './layer-specs.ts';
 import { DEFAULT_HEADER, exportDarknetWeights, loadDarknetWeights, type DarknetWeightsHeader } from './weights.ts';
 import { buildNativeFromDarknet, exportNativeDarknet, matchYolov4 } from './yolov4-native.ts';
+import { ModelError } from '../../model/errors.ts';
 
 export { DarknetCfgError, parseDarknetCfg, writeDarknetCfg } from './cfg.ts';
 export type { CfgEdit, CfgOption, CfgSection, DarknetCfg } from './cfg.ts';
@@ -178,7 +179,7 @@ export function storedDarknetCfg(model: tf.LayersModel): { text: string; header?
 /** Channels out of a conv layer and, for depthwise convs, the groups (= input channels). */
 function convWidth(layer: tf.layers.Layer): { filters: number; groups?: number } {
   const kernel = layer.weights.find((w) => /(^|\/)(depthwise_)?kernel(_\d+)?$/.test(w.originalName ?? w.name));
-  if (!kernel) throw new Error(`layer '${layer.name}' has no kernel`);
+  if (!kernel) throw new ModelError(`layer '${layer.name}' has no kernel`);
   const [, , cin, last] = kernel.shape as number[];
   if (layer.getClassName() === 'DepthwiseConv2D') return { filters: cin * last, groups: cin };
   return { filters: last };
