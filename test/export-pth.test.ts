@@ -12,6 +12,7 @@ import { importTorchYolov4 } from '../src/io/torch-yolov4.ts';
 import { exportTorchYolov4, torchYolov4Archive, TorchExportError } from '../src/io/torch-yolov4-export.ts';
 import { parseTorchBytes, readTorchFile } from '../src/io/torch/index.ts';
 import { ZipArchive } from '../src/io/torch/zip.ts';
+import { OutputExistsError } from '../src/io/checkpoint.ts';
 import { importDarknet } from '../src/io/darknet/index.ts';
 import { buildYolov4, convWidthsOf } from '../src/model/yolov4.ts';
 import { resolveConfig } from '../src/model/config.ts';
@@ -206,24 +207,35 @@ test('a YOLOv4 whose config does not match its layers is refused with the layer 
   bigger.dispose();
 });
 
-test('writing: a missing parent folder is created, an old file replaced whole, no temp file left', async () => {
+test('writing: a missing parent folder is created, an earlier .pth replaced whole only with force, nothing else replaced', async () => {
   const { model, config } = await importTorchYolov4(PRUNED);
   const dir = join(tmp, 'a', 'b');
   const path = join(dir, 'model.pth');
   await exportTorchYolov4(model, config, path);
   const first = readFileSync(path);
-  writeFileSync(path, 'not a checkpoint');
-  await exportTorchYolov4(model, config, path);
-  assert.ok(readFileSync(path).equals(first));
-  assert.equal(readdirSync(dir), ['model.pth']);
   // The archive inside is named after the file, as torch.save names it.
   assert.ok(new ZipArchive(first, 'model.pth').entries.has('model/data.pkl'));
-  // A folder in the way: a typed error naming the path, the folder untouched, no temp file left.
-  await exportTorchYolov4(model, config, dir).then(() => assert.unreachable('wrote over a folder'), (e: Error) => {
-    assert.ok(e instanceof TorchExportError, String(e));
-    assert.match(e.message, /cannot write ".*b"/);
-  });
+  const refuse = async (p: string, opts: { force?: boolean }, pattern: RegExp) => {
+    await exportTorchYolov4(model, config, p, opts).then(() => assert.unreachable(`wrote ${p}`), (e: Error) => {
+      assert.ok(e instanceof OutputExistsError, String(e));
+      assert.match(e.message, pattern);
+    });
+  };
+  // An earlier PyTorch checkpoint: only with force, then replaced whole, no temp file left.
+  await refuse(path, {}, /exists \(a PyTorch checkpoint\): add --force/);
+  await exportTorchYolov4(model, config, path, { force: true, whole: true });
+  assert.not.ok(readFileSync(path).equals(first));
+  await exportTorchYolov4(model, config, path, { force: true });
+  assert.ok(readFileSync(path).equals(first));
   assert.equal(readdirSync(dir), ['model.pth']);
+  // Any other file stays as it is, with or without force.
+  const notes = join(dir, 'notes.pth');
+  writeFileSync(notes, 'not a checkpoint');
+  await refuse(notes, { force: true }, /is not a PyTorch checkpoint: refusing to overwrite it/);
+  assert.is(readFileSync(notes, 'utf8'), 'not a checkpoint');
+  // A folder in the way: refused naming the path, the folder untouched.
+  await refuse(dir, { force: true }, /".*b" exists and is not a file/);
+  assert.equal(readdirSync(dir).sort(), ['model.pth', 'notes.pth']);
   assert.equal(readdirSync(join(tmp, 'a')), ['b']);
   model.dispose();
 });
