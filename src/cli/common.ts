@@ -1,6 +1,7 @@
 /** What every verb shares: the backend flag and turning known errors into one clear line. */
 import type { Argv } from 'yargs';
 import type { BackendChoice } from '../backend/select.ts';
+import { defaultThreads } from '../speed/wasm-threads.ts';
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 
@@ -12,8 +13,9 @@ export function withBackend<T>(y: Argv<T>) {
     global: true,
   }).option('threads', {
     type: 'number',
-    default: process.env.YOLO4_THREADS ? Number(process.env.YOLO4_THREADS) : 1,
-    describe: 'wasm backend threads, 1..8 (env YOLO4_THREADS); more than the free cores makes it slower',
+    default: defaultThreads(),
+    defaultDescription: 'every core, at most 8',
+    describe: 'wasm backend threads, 1..8 (env YOLO4_THREADS); on a machine busy with other work, fewer threads than cores can be faster',
     global: true,
   });
 }

@@ -44,6 +44,25 @@ interface WasmModule {
 
 let installed: { threads: number } | undefined;
 
+/** The most threads tfjs's wasm pool takes. */
+export const MAX_WASM_THREADS = 8;
+
+/**
+ * The thread count a run uses unless told otherwise: YOLO4_THREADS when set, else every core this
+ * process may use (os.availableParallelism), at most MAX_WASM_THREADS.
+ */
+export function defaultThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = env.YOLO4_THREADS;
+  if (fromEnv !== undefined && fromEnv !== '') return Number(fromEnv);
+  return Math.min(MAX_WASM_THREADS, Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
+}
+
+/** Why the threaded build cannot start in this process, or undefined when it can. */
+export function wasmThreadsUnavailable(): string | undefined {
+  if (typeof SharedArrayBuffer === 'undefined') return 'this Node has no SharedArrayBuffer';
+  return undefined;
+}
+
 /**
  * The pthread worker's source, runnable by Node, and the size of tfjs's Blob of it. It never touches
  * the disk: a worker file in a shared temp folder could be swapped by another local user between our
@@ -70,7 +89,7 @@ function workerSource(): { source: string; blobSize: number } {
  * SharedArrayBuffer.
  */
 export async function enableWasmThreads(opts: WasmThreadsOptions = {}): Promise<boolean> {
-  const threads = Math.min(8, Math.max(1, Math.floor(opts.threads ?? (os.availableParallelism?.() ?? os.cpus().length))));
+  const threads = Math.min(MAX_WASM_THREADS, Math.max(1, Math.floor(opts.threads ?? defaultThreads({}))));
   if (installed) return installed.threads === threads;
   if (threads < 2) return false; // the plain SIMD build is the 1-thread case
   if (typeof SharedArrayBuffer === 'undefined') return false;
