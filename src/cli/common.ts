@@ -13,7 +13,7 @@ export function withBackend<T>(y: Argv<T>) {
   }).option('threads', {
     type: 'number',
     default: process.env.YOLO4_THREADS ? Number(process.env.YOLO4_THREADS) : 1,
-    describe: 'wasm backend threads, 1..8 (env YOLO4_THREADS); more than the free cores makes it slower',
+    describe: 'wasm backend threads, 1..8 (env YOLO4_THREADS), and ONNX Runtime\'s with --runtime onnx; more than the free cores makes it slower',
     global: true,
   });
 }
