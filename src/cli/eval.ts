@@ -39,7 +39,8 @@ function builder(y: Argv) {
       return true;
     })
     .example('$0 eval --coco --weights checkpoints/pruned --data datasets/tinycoco.json', 'run the model and score it')
-    .example('$0 eval --coco --gt instances_val2017.json --dets dets.json --json', 'score an existing detections file');
+    .example('$0 eval --coco --gt instances_val2017.json --dets dets.json --json', 'score an existing detections file')
+    .example('$0 eval --coco --weights pruned --data datasets/tinycoco.json --runtime onnx', 'the model run by ONNX Runtime');
 }
 
 async function handler(argv: ArgumentsCamelCase<EvalJobOptions & GlobalFlags>): Promise<void> {

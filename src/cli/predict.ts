@@ -39,7 +39,8 @@ function builder(y: Argv) {
     })
     .example('$0 predict --weights ckpt --source datasets/tinycoco/images/val2017 --out runs/predict', 'annotated images + predictions.json')
     .example('$0 predict --weights ckpt --video clip.mp4 --out runs/clip.mp4', 'same fps and size as the input')
-    .example('$0 predict --fps --weights ckpt --source dog.jpg --runs 50', 'pre-process / inference / post-process times');
+    .example('$0 predict --fps --weights ckpt --source dog.jpg --runs 50', 'pre-process / inference / post-process times')
+    .example('$0 predict --fps --weights ckpt --runtime onnx --threads 2', 'the same on ONNX Runtime (npm install onnxruntime-node)');
 }
 
 async function handler(argv: ArgumentsCamelCase<PredictJobOptions & GlobalFlags>): Promise<void> {
