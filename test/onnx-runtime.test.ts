@@ -21,6 +21,8 @@ import { loadDatasetConfig, openDataset } from '../src/data/dataset-config.ts';
 import { loadGroundTruth } from '../src/eval/coco-io.ts';
 import { evaluateModelOnDataset, evalDetectorOptions } from '../src/eval/evaluate-model.ts';
 import { Yolo4Error } from '../src/util/errors.ts';
+import { findFfmpeg, predictVideo } from '../src/predict/video.ts';
+import { measureFps } from '../src/predict/fps.ts';
 import type { Yolov4Config } from '../src/model/config.ts';
 
 let ortMissing = '';
@@ -149,6 +151,40 @@ ort('eval: the same mAP with either runtime (Yolo-Fastest on tinycoco)', async (
   assert.ok(stats[0].AP50 > 0.01, `a real mAP to compare: ${stats[0].AP50}`);
   for (const key of ['AP', 'AP50', 'AP75']) assert.is(stats[1][key].toFixed(3), stats[0][key].toFixed(3), key);
 });
+
+const ffmpeg = await findFfmpeg().catch(() => null);
+const haveBoth = haveOrt && Boolean(ffmpeg);
+testIf(haveBoth, 'video and --fps: the onnx runtime gives the tfjs detections on every frame, and times its inference', async () => {
+  const loaded = await fastest();
+  const frames: Det[][][] = [];
+  try {
+    for (const runtime of ['tfjs', 'onnx'] as const) {
+      const detector = await Detector.load(loaded, { runtime });
+      const perFrame: Det[][] = [];
+      try {
+        await predictVideo(detector, loaded.config, 'test/fixtures/video/cockatoo_8frames.mp4', path.join(work, `clip-${runtime}.mp4`), {
+          batch: 3, saveJson: false, onFrame: (_, dets) => perFrame.push(dets.map(plain)),
+        });
+        if (runtime === 'onnx') {
+          const before = tf.memory().numTensors;
+          const r = await measureFps(detector, loaded.config, IMAGES[0], { runs: 2, warmup: 1 });
+          assert.is(r.runtime, 'onnx (cpu)');
+          assert.ok(r.inferenceMs > 0 && r.detections > 0, JSON.stringify(r));
+          assert.is(tf.memory().numTensors, before);
+        }
+      } finally {
+        detector.dispose();
+      }
+      frames.push(perFrame);
+    }
+  } finally {
+    loaded.model.dispose();
+  }
+  assert.is(frames[0].length, 8);
+  assert.is(frames[1].length, 8);
+  frames[0].forEach((want, i) => assertSameDetections(frames[1][i], want, `frame ${i}`));
+  assert.ok(frames[0].flat().length > 0, 'some detections to compare');
+}, haveOrt ? 'no ffmpeg (install @ffmpeg-installer/ffmpeg or put ffmpeg on PATH)' : ortMissing, { requiredInCi: true });
 
 function yolo4(args: string[]): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
