@@ -47,10 +47,12 @@ export type { EvaluateModelOptions, ModelEvaluation } from './eval/evaluate-mode
 // Prediction
 export { predictImages } from './predict/predict-images.ts';
 export type { ImagePrediction, JsonDetection, PredictImagesOptions } from './predict/predict-images.ts';
-export type { Predictor } from './predict/detect.ts';
+export type { Predictor, SyncPredictor, AsyncPredictor } from './predict/detect.ts';
 export { Detector, InputSizeError } from './predict/detector.ts';
 export { Detections } from './predict/detections.ts';
-export type { DetectorConfig, DetectorOptions } from './predict/detector.ts';
+export type { DetectorConfig, DetectorOptions, DetectorLoadOptions, InferenceRuntime } from './predict/detector.ts';
+export { OnnxPredictor, OnnxSessionError } from './predict/onnx-predictor.ts';
+export { OnnxRuntimeMissingError } from './predict/onnx-runtime.ts';
 export { VideoError, ImageInputError, PredictInputError } from './predict/errors.ts';
 
 // Images: decode, letterbox / plain resize, and the box maps between input and original pixels

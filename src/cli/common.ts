@@ -15,7 +15,7 @@ export function withBackend<T>(y: Argv<T>) {
     type: 'number',
     default: defaultThreads(),
     defaultDescription: 'every core, at most 8',
-    describe: 'wasm backend threads, 1..8 (env YOLO4_THREADS); on a machine busy with other work, fewer threads than cores can be faster',
+    describe: 'wasm backend threads, 1..8 (env YOLO4_THREADS), and ONNX Runtime\'s with --runtime onnx; on a machine busy with other work, fewer threads than cores can be faster',
     global: true,
   });
 }

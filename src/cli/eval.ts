@@ -2,6 +2,7 @@
 import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { evaluateJob, type EvalJobOptions } from '../jobs/eval.ts';
 import { UsageError } from '../util/errors.ts';
+import { INFERENCE_RUNTIMES, type InferenceRuntime } from '../predict/detector.ts';
 import { useBackend } from './common.ts';
 import { defineVerb, type GlobalFlags } from './verb.ts';
 
@@ -23,6 +24,7 @@ function builder(y: Argv) {
     .option('max-det', { type: 'number', default: 100, describe: 'detections kept per image' })
     .option('multi-label', { type: 'boolean', describe: 'a box may count for every class above --conf (default: yes for darknet models, no for YOLOv4 as the reference)' })
     .option('resize', { type: 'boolean', default: false, describe: 'plain resize instead of letterbox' })
+    .option('runtime', { choices: INFERENCE_RUNTIMES, default: 'tfjs' as InferenceRuntime, describe: 'what runs the model: tfjs (the --backend), or onnx: ONNX Runtime on the checkpoint exported to ONNX in memory (needs the optional package onnxruntime-node; --threads sets its threads; CUDA when its provider is installed, else CPU)' })
     .option('skip-bad', { type: 'boolean', default: false, describe: 'skip unreadable images (with a warning; left out of the ground truth too) instead of failing' })
     .option('limit', { type: 'number', describe: 'only the first n images' })
     .option('save-dets', { type: 'string', describe: 'write the detections (COCO results JSON) here' })
@@ -37,7 +39,8 @@ function builder(y: Argv) {
       return true;
     })
     .example('$0 eval --coco --weights checkpoints/pruned --data datasets/tinycoco.json', 'run the model and score it')
-    .example('$0 eval --coco --gt instances_val2017.json --dets dets.json --json', 'score an existing detections file');
+    .example('$0 eval --coco --gt instances_val2017.json --dets dets.json --json', 'score an existing detections file')
+    .example('$0 eval --coco --weights pruned --data datasets/tinycoco.json --runtime onnx', 'the model run by ONNX Runtime');
 }
 
 async function handler(argv: ArgumentsCamelCase<EvalJobOptions & GlobalFlags>): Promise<void> {

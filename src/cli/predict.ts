@@ -2,6 +2,7 @@
 import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { predictJob, type PredictJobOptions } from '../jobs/predict.ts';
 import { UsageError } from '../util/errors.ts';
+import { INFERENCE_RUNTIMES, type InferenceRuntime } from '../predict/detector.ts';
 import { useBackend } from './common.ts';
 import { defineVerb, type GlobalFlags } from './verb.ts';
 
@@ -27,6 +28,7 @@ function builder(y: Argv) {
     .option('max-frames', { type: 'number', describe: 'video: stop after n frames' })
     .option('fps', { type: 'boolean', default: false, describe: 'FPS benchmark instead: pre-process, inference and post-process times on --source (one image; default: a gray test image)' })
     .option('runs', { type: 'number', default: 100, describe: 'with --fps: timed runs (after 3 warm-up runs)' })
+    .option('runtime', { choices: INFERENCE_RUNTIMES, default: 'tfjs' as InferenceRuntime, describe: 'what runs the model: tfjs (the --backend), or onnx: ONNX Runtime on the checkpoint exported to ONNX in memory (needs the optional package onnxruntime-node; --threads sets its threads; CUDA when its provider is installed, else CPU)' })
     .option('skip-bad', { type: 'boolean', default: false, describe: 'skip unreadable images with a warning' })
     .check((a) => {
       if (a.fps) return true;
@@ -37,7 +39,8 @@ function builder(y: Argv) {
     })
     .example('$0 predict --weights ckpt --source datasets/tinycoco/images/val2017 --out runs/predict', 'annotated images + predictions.json')
     .example('$0 predict --weights ckpt --video clip.mp4 --out runs/clip.mp4', 'same fps and size as the input')
-    .example('$0 predict --fps --weights ckpt --source dog.jpg --runs 50', 'pre-process / inference / post-process times');
+    .example('$0 predict --fps --weights ckpt --source dog.jpg --runs 50', 'pre-process / inference / post-process times')
+    .example('$0 predict --fps --weights ckpt --runtime onnx --threads 2', 'the same on ONNX Runtime (npm install onnxruntime-node)');
 }
 
 async function handler(argv: ArgumentsCamelCase<PredictJobOptions & GlobalFlags>): Promise<void> {

@@ -10,12 +10,14 @@ import type { CocoDetection, CocoEvalResult, CocoGroundTruth } from '../eval/coc
 import { evalDetectorOptions, evaluateModelOnDataset } from '../eval/evaluate-model.ts';
 import { openSplit } from '../eval/open-split.ts';
 import { writePrCurvePng } from '../eval/plot-pr.ts';
-import { Detector } from '../predict/detector.ts';
+import { Detector, type InferenceRuntime } from '../predict/detector.ts';
 
 export interface EvalJobOptions {
   coco: boolean; weights?: string; data?: string; split: 'val' | 'train'; gt?: string; dets?: string; imgSize?: number; conf: number; iou: number;
   batch: number; maxDet: number; multiLabel?: boolean; json: boolean; saveDets?: string; limit?: number; perClass: boolean; prPlot?: string;
   voc: boolean; resize: boolean; skipBad: boolean;
+  /** What runs the model (default tfjs); threads: ONNX Runtime's intra-op threads. */
+  runtime?: InferenceRuntime; threads?: number;
 }
 
 export async function evaluateJob(o: EvalJobOptions): Promise<void> {
@@ -28,9 +30,9 @@ export async function evaluateJob(o: EvalJobOptions): Promise<void> {
     dets = await loadDetections(o.dets, gt);
     result = evaluateCoco(gt, dets);
   } else {
-    const detector = await Detector.load(o.weights!, evalDetectorOptions({
+    const detector = await Detector.load(o.weights!, { ...evalDetectorOptions({
       inputSize: o.imgSize, conf: o.conf, iou: o.iou, maxDetections: o.maxDet, multiLabel: o.multiLabel, resizeMode: o.resize ? 'resize' : undefined,
-    }));
+    }), runtime: o.runtime, threads: o.threads });
     const { config } = detector;
     // Notes (class matching, skipped images) wait until the progress bar is gone; stderr keeps --json clean.
     const notes: string[] = [];

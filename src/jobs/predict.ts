@@ -8,12 +8,14 @@ import { readClassNames } from '../io/load-weights.ts';
 import { predictImages, type ImagePrediction } from '../predict/predict-images.ts';
 import { predictVideo } from '../predict/video.ts';
 import { measureFps } from '../predict/fps.ts';
-import { Detector } from '../predict/detector.ts';
+import { Detector, type InferenceRuntime } from '../predict/detector.ts';
 import { JobOptionError } from './errors.ts';
 
 export interface PredictJobOptions {
   weights: string; source?: string[]; video?: string; out?: string; fps: boolean; runs: number; conf: number; iou: number; classesFile?: string; saveJson: boolean;
   imgSize?: number; resize: boolean; batch: number; agnostic: boolean; multiLabel?: boolean; maxDet: number; maxFrames?: number; skipBad: boolean;
+  /** What runs the model (default tfjs); threads: ONNX Runtime's intra-op threads. */
+  runtime?: InferenceRuntime; threads?: number;
 }
 
 /** "0" means the first camera, as in OpenCV-based tools. */
@@ -30,7 +32,7 @@ export async function predictJob(o: PredictJobOptions): Promise<void> {
     ...(o.resize ? { mode: 'resize' as const } : {}),
     multiLabel: o.multiLabel,
   };
-  const detector = await Detector.load(o.weights, detectorOptions);
+  const detector = await Detector.load(o.weights, { ...detectorOptions, runtime: o.runtime, threads: o.threads });
   const { config } = detector;
   const classNames = o.classesFile ? await readClassNames(o.classesFile) : config.classNames;
   if (classNames.length !== config.numClasses) {
@@ -42,7 +44,7 @@ export async function predictJob(o: PredictJobOptions): Promise<void> {
     const image = o.source?.[0] ?? { data: new Uint8Array(640 * 480 * 3).fill(128), width: 640, height: 480, channels: 3 as const };
     const r = await measureFps(detector, config, image, { runs: o.runs });
     detector.dispose();
-    console.log(`backend ${r.backend}, input ${r.inputSize}, median of ${r.runs} runs: pre-process ${r.preprocessMs.toFixed(1)} ms, inference ${r.inferenceMs.toFixed(1)} ms, post-process ${r.postprocessMs.toFixed(1)} ms, total ${r.totalMs.toFixed(1)} ms = ${r.fps.toFixed(2)} FPS`);
+    console.log(`runtime ${r.runtime}, backend ${r.backend}, input ${r.inputSize}, median of ${r.runs} runs: pre-process ${r.preprocessMs.toFixed(1)} ms, inference ${r.inferenceMs.toFixed(1)} ms, post-process ${r.postprocessMs.toFixed(1)} ms, total ${r.totalMs.toFixed(1)} ms = ${r.fps.toFixed(2)} FPS`);
     return;
   }
   const camera = o.source?.length === 1 ? cameraPath(o.source[0]) : undefined;

@@ -9,8 +9,24 @@ import { undoLetterboxBox, type LetterboxInfo, type LetterboxResult } from '../i
 import { PredictInputError } from './errors.ts';
 
 /** Anything with a Keras-like predict: a tf.LayersModel, or a wrapper. */
-export interface Predictor {
+export interface SyncPredictor {
   predict(x: tf.Tensor, config?: tf.ModelPredictConfig): tf.Tensor | tf.Tensor[];
+}
+
+/** A model run outside tfjs (onnx-predictor.ts): the heads of a [B, H, W, C] batch, NHWC, arrive later. */
+export interface AsyncPredictor {
+  predictAsync(x: tf.Tensor4D): Promise<tf.Tensor[]>;
+}
+
+export type Predictor = SyncPredictor | AsyncPredictor;
+
+export function isAsyncPredictor(p: Predictor): p is AsyncPredictor {
+  return typeof (p as Partial<AsyncPredictor>).predictAsync === 'function';
+}
+
+/** The heads of a batch, waited for: whoever calls owns (and disposes) them. */
+export async function predictHeads(model: Predictor, x: tf.Tensor4D): Promise<tf.Tensor[]> {
+  return isAsyncPredictor(model) ? model.predictAsync(x) : ([] as tf.Tensor[]).concat(model.predict(x));
 }
 
 export interface DetectOptions {
@@ -55,10 +71,20 @@ export async function detectBatch(
   if (ih !== h || iw !== w) throw new PredictInputError(`detectBatch: images are ${w}x${h} but decode expects ${iw}x${ih}`);
   let decoded: tf.Tensor3D;
   try {
-    decoded = tf.tidy(() => {
-      const out = model.predict(x);
-      return decodeHeads(Array.isArray(out) ? out : [out], decodeOpts);
-    });
+    if (isAsyncPredictor(model)) {
+      const heads = await model.predictAsync(x);
+      try {
+        decoded = tf.tidy(() => decodeHeads(heads, decodeOpts));
+      } finally {
+        tf.dispose(heads);
+      }
+    } else {
+      // The tfjs path stays one tidy: heads never outlive the decode.
+      decoded = tf.tidy(() => {
+        const out = model.predict(x);
+        return decodeHeads(Array.isArray(out) ? out : [out], decodeOpts);
+      });
+    }
   } finally {
     if (!isTensor) x.dispose();
   }

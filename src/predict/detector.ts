@@ -15,7 +15,20 @@ import { letterboxImage, type LetterboxOptions, type LetterboxResult, type Resam
 import type { ImageInput } from '../image/rgb.ts';
 import type { NmsOptions } from './nms.ts';
 import { Detections } from './detections.ts';
-import { Yolo4Error } from '../util/errors.ts';
+import { UsageError, Yolo4Error } from '../util/errors.ts';
+import { OnnxPredictor } from './onnx-predictor.ts';
+
+/** What runs the model: tfjs (the active backend), or ONNX Runtime on an in-memory ONNX export. */
+export type InferenceRuntime = 'tfjs' | 'onnx';
+export const INFERENCE_RUNTIMES: readonly InferenceRuntime[] = ['tfjs', 'onnx'];
+
+/** Detector.load's options: the detection options, and what runs the model. */
+export interface DetectorLoadOptions extends DetectorOptions {
+  /** Default 'tfjs'. 'onnx' needs the optional package onnxruntime-node. */
+  runtime?: InferenceRuntime;
+  /** ONNX Runtime's intra-op threads (default 1, as --threads); tfjs threads are the backend's. */
+  threads?: number;
+}
 
 export interface DetectorOptions {
   /** Score threshold (default 0.25). */
@@ -44,6 +57,11 @@ export class InputSizeError extends Yolo4Error {
   override name = 'InputSizeError';
 }
 
+function checkedInputSize(size: number): number {
+  if (!Number.isInteger(size) || size <= 0 || size % 32 !== 0) throw new InputSizeError(`input size must be a positive multiple of 32, got ${size}`);
+  return size;
+}
+
 export class Detector<C extends DetectorConfig = DetectorConfig> {
   readonly inputSize: number;
   readonly decodeOptions: DecodeOptions;
@@ -54,11 +72,10 @@ export class Detector<C extends DetectorConfig = DetectorConfig> {
     readonly model: Predictor,
     readonly config: C,
     options: DetectorOptions,
-    /** Models this detector created and so disposes. */
-    private readonly owned: tf.LayersModel[],
+    /** Models (or sessions) this detector created and so disposes. */
+    private readonly owned: { dispose(): void }[],
   ) {
-    const size = options.inputSize ?? config.inputSize;
-    if (!Number.isInteger(size) || size <= 0 || size % 32 !== 0) throw new InputSizeError(`input size must be a positive multiple of 32, got ${size}`);
+    const size = checkedInputSize(options.inputSize ?? config.inputSize);
     const d = inferenceDefaults(config);
     this.inputSize = size;
     this.decodeOptions = decodeOptionsFromConfig(config, size, options.scaleXY ?? d.scaleXY);
@@ -75,15 +92,25 @@ export class Detector<C extends DetectorConfig = DetectorConfig> {
   /**
    * Loads a checkpoint (path) or takes a built model, and detects on a copy with BatchNorm folded into the
    * convs (same outputs within 1e-4 relative). A model passed in stays the caller's; the folded copy is ours.
+   * With runtime 'onnx' the copy is an ONNX Runtime session on the model exported in memory (BN folded
+   * too); dispose() releases it.
    */
-  static async load(weights: string | { model: tf.LayersModel; config: Yolov4Config }, options: DetectorOptions = {}): Promise<Detector<Yolov4Config>> {
+  static async load(weights: string | { model: tf.LayersModel; config: Yolov4Config }, options: DetectorLoadOptions = {}): Promise<Detector<Yolov4Config>> {
+    const runtime = options.runtime ?? 'tfjs';
+    if (!INFERENCE_RUNTIMES.includes(runtime)) throw new UsageError(`runtime must be one of ${INFERENCE_RUNTIMES.join(', ')}, got ${JSON.stringify(runtime)}`);
     const loaded = typeof weights === 'string' ? await loadWeights(weights) : weights;
-    const folded = foldBatchNorm(loaded.model);
-    if (typeof weights === 'string') loaded.model.dispose();
+    let predictor: Predictor & { dispose(): void };
     try {
-      return new Detector(folded, loaded.config, options, [folded]);
+      predictor = runtime === 'onnx'
+        ? await OnnxPredictor.create(loaded.model, loaded.config, { inputSize: checkedInputSize(options.inputSize ?? loaded.config.inputSize), threads: options.threads })
+        : foldBatchNorm(loaded.model);
+    } finally {
+      if (typeof weights === 'string') loaded.model.dispose();
+    }
+    try {
+      return new Detector(predictor, loaded.config, options, [predictor]);
     } catch (e) {
-      folded.dispose();
+      predictor.dispose();
       throw e;
     }
   }
@@ -110,6 +137,11 @@ export class Detector<C extends DetectorConfig = DetectorConfig> {
     const list = Array.isArray(images) ? images : [images];
     if (list.length === 0) return [];
     return this.detectPrepared(await Promise.all(list.map((im) => this.prepare(im))));
+  }
+
+  /** 'tfjs', or 'onnx' with the session's execution providers, e.g. 'onnx (cpu)'. */
+  get runtime(): string {
+    return this.model instanceof OnnxPredictor ? `onnx (${this.model.providers.join(', ')})` : 'tfjs';
   }
 
   dispose(): void {

@@ -9,7 +9,7 @@ import { decodeHeads } from './decode.ts';
 import { undoLetterboxBox } from '../image/letterbox.ts';
 import type { ImageInput } from '../image/rgb.ts';
 import { nmsDecoded } from './nms.ts';
-import type { Predictor } from './detect.ts';
+import { predictHeads, type Predictor } from './detect.ts';
 import { Detector } from './detector.ts';
 
 export interface FpsOptions {
@@ -22,6 +22,8 @@ export interface FpsOptions {
 
 export interface FpsReport {
   backend: string;
+  /** What ran the model: 'tfjs', or 'onnx' with its execution providers. */
+  runtime: string;
   inputSize: number;
   runs: number;
   preprocessMs: number;
@@ -49,7 +51,7 @@ export async function measureFps(model: Predictor | Detector, config: Yolov4Conf
     const lb = await detector.prepare(image);
     const x = tf.tensor4d(lb.tensorData, [1, size, size, 3]);
     const t1 = performance.now();
-    const outs = ([] as tf.Tensor[]).concat(detector.model.predict(x));
+    const outs = await predictHeads(detector.model, x);
     await Promise.all(outs.map((t) => t.data()));
     const t2 = performance.now();
     const decoded = tf.tidy(() => decodeHeads(outs, detector.decodeOptions));
@@ -70,5 +72,5 @@ export async function measureFps(model: Predictor | Detector, config: Yolov4Conf
   const inferenceMs = median(inf);
   const postprocessMs = median(post);
   const totalMs = preprocessMs + inferenceMs + postprocessMs;
-  return { backend: tf.getBackend(), inputSize: size, runs, preprocessMs, inferenceMs, postprocessMs, totalMs, fps: 1000 / totalMs, detections };
+  return { backend: tf.getBackend(), runtime: detector.runtime, inputSize: size, runs, preprocessMs, inferenceMs, postprocessMs, totalMs, fps: 1000 / totalMs, detections };
 }

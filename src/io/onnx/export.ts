@@ -8,6 +8,7 @@
  * - BatchNormalization is folded into the convs (foldBatchNorm: false keeps BN nodes).
  * - Metadata: `names` (the class names, JSON), `strides` (JSON) and `config` (our config, JSON).
  *
+ * encodeOnnx gives the same model in memory (onnxruntime sessions: predict/onnx-predictor.ts).
  * The file is written to a temporary name beside it and renamed, so a reader never sees half a file.
  * As for our other outputs, an existing file is replaced only when it is an earlier export of ours
  * (its producer_name) and `force` is set.
@@ -105,12 +106,20 @@ function checkHeads(config: Pick<Yolov4Config, 'anchorMask' | 'numClasses'>, out
   });
 }
 
-export async function exportOnnx(
-  model: tf.LayersModel, config: Yolov4Config, file: string, options: ExportOnnxOptions = {},
-): Promise<ExportedOnnx> {
+/** An ONNX model encoded in memory (the protobuf message as chunks), with what exportOnnx reports of it. */
+export interface EncodedOnnx {
+  chunks: Uint8Array[];
+  opset: number;
+  bytes: number;
+  input: { name: string; channels: number };
+  outputs: OnnxOutputInfo[];
+  nodes: number;
+}
+
+/** The model as an ONNX message in memory, as exportOnnx writes it (options but `force` apply). */
+export function encodeOnnx(model: tf.LayersModel, config: Yolov4Config, options: Omit<ExportOnnxOptions, 'force'> = {}): EncodedOnnx {
   const { opset, imageSize } = checkOptions(options);
   if (endianness() !== 'LE') throw new OnnxExportError('ONNX export needs a little-endian machine (tensor data is written as raw bytes)');
-  await checkTarget(file, Boolean(options.force));
   const source = options.foldBatchNorm === false ? model : foldBatchNorm(model);
   let built;
   try {
@@ -131,13 +140,33 @@ export async function exportOnnx(
     },
     graph: built.graph,
   });
-  await writeFileAtomic(file, message.chunks);
   return {
-    path: file,
+    chunks: message.chunks,
     opset,
     bytes: message.length,
     input: { name: ONNX_INPUT_NAME, channels: built.graph.inputs[0].dims[1] as number },
     outputs: built.outputs,
     nodes: built.graph.nodes.length,
   };
+}
+
+/** The encoded message as one buffer (what onnxruntime's InferenceSession.create takes). */
+export function joinChunks(encoded: Pick<EncodedOnnx, 'chunks' | 'bytes'>): Uint8Array {
+  const out = new Uint8Array(encoded.bytes);
+  let at = 0;
+  for (const c of encoded.chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+export async function exportOnnx(
+  model: tf.LayersModel, config: Yolov4Config, file: string, options: ExportOnnxOptions = {},
+): Promise<ExportedOnnx> {
+  checkOptions(options);
+  await checkTarget(file, Boolean(options.force));
+  const { chunks, ...info } = encodeOnnx(model, config, options);
+  await writeFileAtomic(file, chunks);
+  return { path: file, ...info };
 }
