@@ -12,7 +12,9 @@
  *
  * Cases:
  *   infer    full 80-class YOLOv4 at 416, batch 1, inference: tfjs as built, tfjs with BN folded
- *            (src/speed/fold-bn.ts), tfjs folded + fast Mish (src/model/mish-fast.ts), PyTorch eval.
+ *            (src/speed/fold-bn.ts), tfjs folded + fast Mish (src/model/mish-fast.ts), the same model
+ *            on ONNX Runtime (`--runtime onnx`: src/predict/onnx-predictor.ts, CPU provider, same
+ *            threads; skipped when onnxruntime-node is not installed), PyTorch eval.
  *   train256 / train416   small config (x0.25 width), batch 4, one forward + backward in training
  *            mode (loss = sum of mean squares of the three outputs; no optimizer step on either
  *            side): tfjs as is, tfjs with installSpeedups() (fast BN gradient, fast Mish, 3x3 conv
@@ -31,6 +33,7 @@ import { loadConfigFile, headChannels, type Yolov4Config } from '../src/model/co
 import { buildYolov4, countTrainableParams } from '../src/model/yolov4.ts';
 import { foldBatchNorm } from '../src/speed/fold-bn.ts';
 import { installSpeedups } from '../src/speed/install.ts';
+import { OnnxPredictor } from '../src/predict/onnx-predictor.ts';
 import { args, flag, fmtS, loadavg, markdownTable, median, startBackend, value } from './bench-vs-pytorch-util.ts';
 
 const runs = Number(value('runs', '5'));
@@ -174,14 +177,23 @@ for (const c of cases) {
     };
     const tp = await torchBuild(config);
     const p = countTrainableParams(model);
-    const r = await alternate([
+    const ort = await OnnxPredictor.create(model, config, { inputSize: 416, threads }).catch((e: Error) => {
+      console.error(`  onnxruntime: not measured (${e.message})`);
+      return null;
+    });
+    const variants: Variant[] = [
       { name: 'as built', setup: plain, run: fwd(model) },
       { name: 'BN folded', setup: plain, run: fwd(folded) },
       { name: 'BN folded + fast Mish', setup: fast, run: fwd(folded) },
-    ], { cmd: 'forward', size: 416, batch: 1 });
+    ];
+    if (ort) {
+      variants.push({ name: 'ONNX Runtime (CPU)', run: async () => tf.dispose(await ort.predictAsync(x as tf.Tensor4D)) });
+    }
+    const r = await alternate(variants, { cmd: 'forward', size: 416, batch: 1 });
+    ort?.dispose();
     const params = `${p.toLocaleString('en-US')}${tp === null ? '' : tp === p ? ' (=)' : ` (torch ${tp.toLocaleString('en-US')}!)`}`;
     const load = `${load0} → ${loadavg()}`;
-    ['as built', 'BN folded', 'BN folded + fast Mish'].forEach((name, k) => emit({
+    variants.map((v) => v.name).forEach((name, k) => emit({
       key: c, threads: backend.threads, backend: backend.label, torch: torchLabel, case: 'full 80-class, 416, batch 1, inference',
       variant: name, ms: r.ms[k], torchMs: r.torchMs, params, load,
     }));
