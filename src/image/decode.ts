@@ -46,14 +46,18 @@ export function describeInput(input: ImageInput): string {
   return `${input.length}-byte image buffer`;
 }
 
-/** A fresh sharp pipeline for the input (sharp pipelines are single-use, so a given one is cloned). */
+/**
+ * A fresh sharp pipeline for the input (sharp pipelines are single-use, so a given one is cloned).
+ * Encoded files and buffers are turned upright by their EXIF orientation (as a photo viewer shows
+ * them), so a phone photo is detected, drawn and measured the way it looks.
+ */
 export function toSharp(input: ImageInput): sharp.Sharp {
-  if (typeof input === 'string') return sharp(input, { failOn: 'error' });
+  if (typeof input === 'string') return sharp(input, { failOn: 'error' }).rotate();
   if (isRaw(input)) {
     return sharp(input.data, { raw: { width: input.width, height: input.height, channels: input.channels } });
   }
   if (isSharp(input)) return input.clone();
-  return sharp(input, { failOn: 'error' });
+  return sharp(input, { failOn: 'error' }).rotate();
 }
 
 async function checkReadable(input: ImageInput): Promise<void> {
@@ -70,10 +74,12 @@ function wrapError(input: ImageInput, e: unknown): ImageDecodeError {
   return new ImageDecodeError(describeInput(input), 'unreadable', (e as Error).message);
 }
 
+/** The header's size, upright: EXIF orientations 5-8 turn the image by 90 degrees. */
 async function headerSize(input: ImageInput, s: sharp.Sharp): Promise<sharp.Metadata & Size> {
   const m = await s.metadata();
   if (!m.width || !m.height) throw new ImageDecodeError(describeInput(input), 'unreadable', 'no size in its header');
-  return m as sharp.Metadata & Size;
+  const turned = !isRaw(input) && !isSharp(input) && (m.orientation ?? 1) >= 5;
+  return { ...m, width: turned ? m.height : m.width, height: turned ? m.width : m.height };
 }
 
 /** Width, height and alpha of an image, from its header only. */
