@@ -36,17 +36,22 @@ export async function evaluateJob(o: EvalJobOptions): Promise<void> {
     const { config } = detector;
     // Notes (class matching, skipped images) wait until the progress bar is gone; stderr keeps --json clean.
     const notes: string[] = [];
-    const { dataset, groundTruth } = await openSplit(o.data!, o.split, { skipBad: o.skipBad, warn: (m) => notes.push(m) });
     const bar = new cliProgress.SingleBar({ format: 'eval |{bar}| {value}/{total} images {speed} img/s ETA {eta_formatted}', hideCursor: true }, cliProgress.Presets.shades_classic);
-    const total = Math.min(o.limit ?? Infinity, dataset.items.length);
-    bar.start(total, 0, { speed: '-' });
-    const t0 = performance.now();
-    const ev = await evaluateModelOnDataset(detector, config, dataset, {
-      batchSize: o.batch, groundTruth, limit: o.limit, skipBad: o.skipBad, warn: (m) => notes.push(m),
-      onProgress: (done) => bar.update(done, { speed: (done / ((performance.now() - t0) / 1000)).toFixed(2) }),
-    });
-    bar.stop();
-    detector.dispose();
+    let ev: Awaited<ReturnType<typeof evaluateModelOnDataset>>;
+    try {
+      const { dataset, groundTruth } = await openSplit(o.data!, o.split, { skipBad: o.skipBad, warn: (m) => notes.push(m) });
+      const total = Math.min(o.limit ?? Infinity, dataset.items.length);
+      bar.start(total, 0, { speed: '-' });
+      const t0 = performance.now();
+      ev = await evaluateModelOnDataset(detector, config, dataset, {
+        batchSize: o.batch, groundTruth, limit: o.limit, skipBad: o.skipBad, warn: (m) => notes.push(m),
+        onProgress: (done) => bar.update(done, { speed: (done / ((performance.now() - t0) / 1000)).toFixed(2) }),
+      });
+    } finally {
+      // The model (and an ONNX Runtime session) is released whether evaluation finished or failed.
+      bar.stop();
+      detector.dispose();
+    }
     for (const note of notes) console.warn(note);
     ({ result, groundTruth: gt, detections: dets } = ev);
     extra = `${ev.images} images in ${ev.seconds.toFixed(1)} s (${(ev.images / ev.seconds).toFixed(2)} img/s), ${dets.length} detections${ev.skipped ? `, ${ev.skipped} unreadable images skipped` : ''}`;
