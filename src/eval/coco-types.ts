@@ -5,6 +5,7 @@
  * (see `linspace` below for why the thresholds are not simply `0.5 + 0.05 * i`).
  */
 import { Yolo4Error } from '../util/errors.ts';
+import type { CocoResult } from '../predict/detections.ts';
 
 export interface CocoImage {
   id: number;
@@ -49,12 +50,8 @@ export interface CocoGroundTruth {
 }
 
 /** One entry of a COCO results file (`[{image_id, category_id, bbox, score}]`). */
-export interface CocoDetection {
-  image_id: number;
-  category_id: number;
-  /** [x, y, width, height] in pixels. */
-  bbox: number[];
-  score: number;
+/** A detection in COCO's results format (the Detector's CocoResult), extra keys allowed. */
+export interface CocoDetection extends CocoResult {
   [extra: string]: unknown;
 }
 

@@ -5,7 +5,6 @@
  * JSON.stringify), as COCO results (`toCoco`), and draw itself (`render`, `draw`).
  */
 import type sharp from 'sharp';
-import type { CocoDetection } from '../eval/coco-types.ts';
 import type { ImageInput } from '../image/rgb.ts';
 import { drawDetections, renderDetections, type DrawOptions } from './draw.ts';
 import type { Detection } from './nms.ts';
@@ -17,6 +16,15 @@ export interface JsonDetection {
   score: number;
   box: [number, number, number, number];
 }
+
+/** One COCO result ([x, y, w, h] in pixels); eval's CocoDetection is this plus any extra keys. */
+// A type alias, not an interface, so that it also fits eval's index-signature type.
+export type CocoResult = {
+  image_id: number;
+  category_id: number;
+  bbox: number[];
+  score: number;
+};
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 
@@ -54,7 +62,7 @@ export class Detections extends Array<Detection> {
   }
 
   /** COCO results ([x, y, w, h] boxes, 3 decimals) for `imageId`, class ids mapped to category ids. */
-  toCoco(imageId: number, categoryOf: (classId: number) => number, keep: (d: Detection) => boolean = () => true): CocoDetection[] {
+  toCoco(imageId: number, categoryOf: (classId: number) => number, keep: (d: Detection) => boolean = () => true): CocoResult[] {
     return Array.from(this).filter(keep).map((d) => ({
       image_id: imageId,
       category_id: categoryOf(d.classId),
