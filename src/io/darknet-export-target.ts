@@ -11,6 +11,7 @@ import type { Yolov4Config } from '../model/config.ts';
 import { OutputExistsError } from './checkpoint.ts';
 import { exportDarknetFiles } from './darknet/index.ts';
 import { writeFileAtomic } from '../util/atomic-file.ts';
+import { existingOutputHead } from './existing-output.ts';
 
 export interface ExportedDarknet {
   cfgPath: string;
@@ -43,10 +44,7 @@ export async function writeDarknetExport(
 async function checkDarknetTarget(files: ExportedDarknet, force: boolean): Promise<void> {
   const existing: string[] = [];
   for (const f of [files.cfgPath, files.weightsPath, files.namesPath]) {
-    const st = await fs.lstat(f).catch(() => null);
-    if (st === null) continue;
-    if (!st.isFile()) throw new OutputExistsError(`"${f}" exists and is not a file: refusing to replace it; give another --out`);
-    existing.push(f);
+    if (await existingOutputHead(f, 0, 'give another --out')) existing.push(f);
   }
   if (existing.length === 0) return;
   const list = existing.map((f) => `"${f}"`).join(', ');

@@ -8,12 +8,12 @@
  * Layer names already are the reference's module paths (model/yolov4.ts), so only the layout is
  * checked: a network that YoloBody cannot express (e.g. a darknet-imported graph) is refused.
  */
-import { promises as fs } from 'node:fs';
 import type * as tf from '@tensorflow/tfjs';
 import { STANDARD_BLOCKS, type Yolov4Config } from '../model/config.ts';
 import { yolov4ConvLayout } from '../model/layout.ts';
 import { writeFileAtomic } from '../util/atomic-file.ts';
 import { OutputExistsError } from './checkpoint.ts';
+import { existingOutputHead } from './existing-output.ts';
 import { tfToOihw } from './darknet/weights.ts';
 import type { StateDict, TorchTensor } from './torch/index.ts';
 import { archiveNameFor, torchSave, TorchExportError, type TorchSaveResult } from './torch/write/index.ts';
@@ -166,20 +166,9 @@ export async function exportTorchYolov4(
  * whose first entry is `<name>/data.pkl`, as torch.save writes), never a file of another kind.
  */
 async function checkTorchTarget(path: string, force: boolean): Promise<void> {
-  const st = await fs.lstat(path).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return null;
-    throw e;
-  });
-  if (st === null) return;
-  if (!st.isFile()) throw new OutputExistsError(`"${path}" exists and is not a file: refusing to replace it; give another path`);
-  const head = Buffer.alloc(30 + 1024);
-  const fh = await fs.open(path, 'r');
-  let n = 0;
-  try {
-    n = (await fh.read(head, 0, head.length, 0)).bytesRead;
-  } finally {
-    await fh.close();
-  }
+  const head = await existingOutputHead(path, 30 + 1024);
+  if (head === undefined) return;
+  const n = head.length;
   // A zip local file header: signature PK\x03\x04, name length at 26, the name from 30.
   const nameLength = n >= 30 ? head.readUInt16LE(26) : 0;
   const first = head.subarray(30, Math.min(n, 30 + nameLength)).toString('latin1');

@@ -13,7 +13,6 @@
  * As for our other outputs, an existing file is replaced only when it is an earlier export of ours
  * (its producer_name) and `force` is set.
  */
-import { promises as fs } from 'node:fs';
 import { endianness } from 'node:os';
 import type * as tf from '@tensorflow/tfjs';
 import type { Yolov4Config } from '../../model/config.ts';
@@ -24,6 +23,7 @@ import { buildOnnxGraph, ONNX_INPUT_NAME, type OnnxOutputInfo } from './build-gr
 import { OnnxExportError } from './errors.ts';
 import { encodeModel, readProducerName, type EncodedOnnxModel } from './proto.ts';
 import { writeFileAtomic } from '../../util/atomic-file.ts';
+import { existingOutputHead } from '../existing-output.ts';
 
 export const ONNX_PRODUCER_NAME = 'yolo4-prune';
 export const DEFAULT_ONNX_OPSET = 13;
@@ -76,21 +76,9 @@ function checkOptions(o: ExportOnnxOptions): { opset: number; imageSize?: [numbe
 
 /** Refuses a path that holds anything but an earlier export of ours (and that one without force). */
 async function checkTarget(file: string, force: boolean): Promise<void> {
-  const st = await fs.lstat(file).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return null;
-    throw e;
-  });
-  if (st === null) return;
-  if (!st.isFile()) throw new OutputExistsError(`"${file}" exists and is not a file: refusing to replace it; give another path`);
-  const fh = await fs.open(file, 'r');
-  let producer: string | undefined;
-  try {
-    const head = Buffer.alloc(256);
-    const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    producer = readProducerName(head.subarray(0, bytesRead));
-  } finally {
-    await fh.close();
-  }
+  const head = await existingOutputHead(file, 256);
+  if (head === undefined) return;
+  const producer = readProducerName(head);
   if (producer !== ONNX_PRODUCER_NAME) throw new OutputExistsError(`"${file}" exists and is not an ONNX export of ${ONNX_PRODUCER_NAME}: refusing to overwrite it; give another path`);
   if (!force) throw new OutputExistsError(`"${file}" holds an earlier ONNX export: add --force to overwrite it, or give another path`);
 }
