@@ -113,7 +113,7 @@ test('Reverse equals the definition for every subset of axes (rank 1-4), includi
 });
 
 test('gradients through pad and concat (Slice / SplitV) equal the cpu backend\'s', async () => {
-  const f = (x: tf.Tensor4D) => tf.sum(tf.mul(tf.concat([tf.pad(x, [[0, 0], [1, 1], [2, 0], [0, 0]]), tf.pad(tf.square(x), [[0, 0], [1, 1], [2, 0], [0, 0]])], 3), tf.range(1, 13)));
+  const f = (x: tf.Tensor) => tf.sum(tf.mul(tf.concat([tf.pad(x, [[0, 0], [1, 1], [2, 0], [0, 0]]), tf.pad(tf.square(x), [[0, 0], [1, 1], [2, 0], [0, 0]])], 3), tf.range(1, 13)));
   const values = randomTensor([2, 3, 4, 6], 'float32').dataSync();
   const grad = () => tf.tidy(() => Array.from(tf.grad(f)(tf.tensor4d(values, [2, 3, 4, 6])).dataSync()));
   const here = grad();
