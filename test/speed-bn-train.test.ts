@@ -3,85 +3,56 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { installBatchNormTrain } from '../src/speed/bn-train.ts';
-import { mulberry32 } from '../src/util/mulberry32.ts';
+import { compareWithLayers } from './_bn-train-run.ts';
+import { spawnSync } from 'node:child_process';
 
 // Training-mode batch norm through our kernels (bn-train.ts) against tfjs-layers' own path
 // (moments + batchNorm, differentiated by autodiff) on the same layer and inputs: outputs, the
 // moving statistics and the gradients of x, gamma and beta.
 
-const rand = mulberry32(11);
-const values = (n: number, scale = 1, shift = 0) => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale + shift);
+const SHAPES = [[2, 5, 7, 3], [4, 8, 8, 16], [1, 3, 3, 33], [2, 16, 16, 8]];
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.is(a.length, b.length);
-  let diff = 0;
-  let size = 1e-12;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    size = Math.max(size, Math.abs(b[i]));
+function checkInvariants(shape: number[], dx: Float32Array, dbeta: Float32Array, weight: Float32Array): void {
+  // The gradient of x sums to zero per channel (a batch-norm invariant); beta's is sum(w).
+  const c = shape[shape.length - 1];
+  for (let k = 0; k < c; k++) {
+    let s = 0;
+    let sw = 0;
+    let scale = 0;
+    for (let i = k; i < dx.length; i += c) {
+      s += dx[i];
+      sw += weight[i];
+      scale += Math.abs(dx[i]);
+    }
+    assert.ok(Math.abs(s) < 1e-5 * scale + 1e-6, `sum dx channel ${k}: ${s}`);
+    assert.ok(Math.abs(dbeta[k] - sw) < 1e-4, `dbeta ${k}`);
   }
-  return diff / size;
-}
-
-interface Run { y: Float32Array; movingMean: Float32Array; movingVariance: Float32Array; dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array }
-
-function trainOnce(fast: boolean, shape: number[], xValues: Float32Array, weight: Float32Array, params: Float32Array[]): Run {
-  installBatchNormTrain(fast);
-  const layer = tf.layers.batchNormalization({ axis: -1, epsilon: 1e-5, momentum: 0.9 });
-  layer.build(shape);
-  layer.setWeights(params.map((p) => tf.tensor1d(p)));
-  const x = tf.variable(tf.tensor(xValues, shape));
-  const w = tf.tensor(weight, shape);
-  const [gamma, beta] = layer.trainableWeights.map((v) => v.read() as tf.Variable);
-  let y: Float32Array = new Float32Array();
-  const { value, grads } = tf.variableGrads(() => {
-    const out = layer.apply(x, { training: true }) as tf.Tensor;
-    y = out.dataSync() as Float32Array;
-    return tf.sum(tf.mul(out, w));
-  }, [x, gamma, beta]);
-  const weights = layer.getWeights();
-  const run: Run = {
-    y, dx: grads[x.name].dataSync() as Float32Array,
-    dgamma: grads[gamma.name].dataSync() as Float32Array, dbeta: grads[beta.name].dataSync() as Float32Array,
-    movingMean: weights[2].dataSync() as Float32Array, movingVariance: weights[3].dataSync() as Float32Array,
-  };
-  tf.dispose([x, w, value, ...Object.values(grads), ...layer.weights.map((v) => v.read())]);
-  installBatchNormTrain(false);
-  return run;
 }
 
 for (const backend of ['wasm', 'cpu']) {
-  test(`${backend}: same outputs, moving statistics and gradients as tfjs-layers' path (NHWC, 3 shapes)`, async () => {
+  test(`${backend}: same outputs, moving statistics and gradients as tfjs-layers' path (NHWC, ${SHAPES.length} shapes)`, async () => {
     const before = tf.getBackend();
     await tf.setBackend(backend);
-    for (const shape of [[2, 5, 7, 3], [4, 8, 8, 16], [1, 3, 3, 33]]) {
-      const n = shape.reduce((a, b) => a * b, 1);
-      const xValues = values(n, 2, 0.5);
-      const weight = values(n);
-      const c = shape[3];
-      const params = [values(c, 0.5, 1), values(c, 0.3), values(c, 0.2), values(c, 0.2, 1)];
-      const ours = trainOnce(true, shape, xValues, weight, params);
-      const theirs = trainOnce(false, shape, xValues, weight, params);
-      for (const key of Object.keys(ours) as (keyof Run)[]) {
-        assert.ok(relErr(ours[key], theirs[key]) < 2e-5, `${backend} ${shape} ${key}: ${relErr(ours[key], theirs[key])}`);
-      }
-      // The gradient of x sums to zero per channel (a batch-norm invariant); beta's is sum(w).
-      for (let k = 0; k < c; k++) {
-        let s = 0;
-        let sw = 0;
-        let scale = 0;
-        for (let i = k; i < n; i += c) {
-          s += ours.dx[i];
-          sw += weight[i];
-          scale += Math.abs(ours.dx[i]);
-        }
-        assert.ok(Math.abs(s) < 1e-5 * scale + 1e-6, `sum dx channel ${k}: ${s}`);
-        assert.ok(Math.abs(ours.dbeta[k] - sw) < 1e-4, `dbeta ${k}`);
-      }
+    for (const shape of SHAPES) {
+      const { errors, ours, weight } = compareWithLayers(shape);
+      for (const [key, err] of Object.entries(errors)) assert.ok(err < 2e-5, `${backend} ${shape} ${key}: ${err}`);
+      checkInvariants(shape, ours.dx, ours.dbeta, weight);
     }
     await tf.setBackend(before);
   });
 }
+
+test('threaded wasm (child process): the in-place SIMD passes run for channels % 4 == 0 and match tfjs-layers\' path', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/_bn-train-child.ts'], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 0, `child failed: ${r.stderr.slice(-2000)}`);
+  const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as { threads: number; results: { shape: number[]; simd: boolean; errors: Record<string, number> }[] };
+  assert.is(got.threads, 2);
+  assert.is(got.results.length, SHAPES.length);
+  for (const { shape, simd, errors } of got.results) {
+    assert.is(simd, shape[3] % 4 === 0, `SIMD used for ${shape}`);
+    for (const [key, err] of Object.entries(errors)) assert.ok(err < 2e-5, `threaded ${shape} ${key}: ${err}`);
+  }
+});
 
 test('other axes keep tfjs-layers\' path (same result with and without); nothing leaks', () => {
   const x = tf.randomNormal([2, 4, 3, 3], 0, 1, 'float32', 5);

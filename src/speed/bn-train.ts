@@ -11,12 +11,15 @@
  *             dx = gamma r (dy - S(dy)/M - (x-mean) r^2 S(dy (x-mean))/M)
  * (the standard batch-norm gradient, mean and variance differentiated through): 3 passes forward,
  * 2 backward. Same values as tfjs's path within float32 rounding (test/speed-bn-train.test.ts).
+ * On the wasm backend's threaded build the passes run as WebAssembly SIMD in place
+ * (batch-norm-simd.ts); elsewhere as the plain loops below.
  * The batch mean and (biased) variance are outputs too, for the moving averages; no gradient flows
  * back through them (nothing in a loss depends on them).
  */
 import * as tf from '@tensorflow/tfjs';
 import { HOST_MEMORY_BACKENDS, kernelIO } from '../backend/kernel-io.ts';
 import { KernelInputError } from '../backend/errors.ts';
+import { batchNormSimd } from './batch-norm-simd.ts';
 
 export const BN_TRAIN = 'YoloBatchNormTrain';
 export const BN_TRAIN_GRAD = 'YoloBatchNormTrainGrad';
@@ -51,6 +54,8 @@ const forwardKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const c = gamma.shape[0];
   const pixels = channels(x, c, BN_TRAIN);
   const io = kernelIO(backend);
+  const simd = batchNormSimd(backend, c);
+  if (simd) return simd.forward(x, io.read(gamma), io.read(beta), epsilon);
   const xv = io.read(x);
   const { mean, variance } = statistics(xv, pixels, c);
   const g = io.read(gamma);
@@ -74,6 +79,8 @@ const backwardKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const pixels = channels(x, c, BN_TRAIN_GRAD);
   channels(dy, c, BN_TRAIN_GRAD);
   const io = kernelIO(backend);
+  const simd = batchNormSimd(backend, c);
+  if (simd) return simd.backward(dy, x, io.read(gamma), mean, io.read(variance), epsilon);
   const [dyv, xv, g, mv, vv] = [dy, x, gamma, mean, variance].map((t) => io.read(t));
   const sumDy = new Float64Array(c);
   const sumDyXc = new Float64Array(c);
