@@ -6,8 +6,9 @@
  * they are, with no copy. Channel counts that are not a multiple of 4, the single-threaded build
  * and the cpu backend use bn-train.ts's plain loops instead (`batchNormSimd` returns null).
  *
- * Measured on the small YOLOv4 at 256, batch 4, 2 threads (scripts/bench-vs-pytorch-profile.ts):
- * the 79 batch-norm layers' forward + backward went from ~350 ms (plain loops) to see the note.
+ * Measured (small YOLOv4 at 256, batch 4, 2 threads, idle, medians of 5 alternating): a forward +
+ * backward step took 1.36 s through tfjs-layers' ops, 1.16 s with bn-train.ts's plain loops, 0.88 s
+ * with these passes.
  */
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
