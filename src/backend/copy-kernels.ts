@@ -171,3 +171,88 @@ export const reverseKernel: tf.KernelFunc = (args) => {
   copyReversed(backend.typedArrayFromHeap(x), x.shape, axes, backend.typedArrayFromHeap(out));
   return out;
 };
+
+/**
+ * Merges axes that stay neighbours, in order, under `perm`: [N, H, W, C] with perm [0, 3, 1, 2]
+ * becomes [N, H*W, C] with perm [0, 2, 1]. Size-1 axes are dropped first.
+ */
+export function collapsePermutation(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+  const keep = perm.filter((a) => shape[a] !== 1);
+  const groups: number[][] = []; // runs of input axes, in output order
+  for (const a of keep) {
+    const last = groups[groups.length - 1];
+    if (last && last[last.length - 1] + 1 === a) last.push(a);
+    else groups.push([a]);
+  }
+  const byInput = [...groups].sort((g, h) => g[0] - h[0]);
+  const merged = byInput.map((g) => g.reduce((s, a) => s * shape[a], 1));
+  return { shape: merged, perm: groups.map((g) => byInput.indexOf(g)) };
+}
+
+/** dst = src ([rows, cols]) transposed, in 32x32 tiles so both sides stay in cache. */
+function transpose2d(src: HeapArray, srcOffset: number, rows: number, cols: number, dst: HeapArray, dstOffset: number): void {
+  const T = 32;
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    const r1 = Math.min(rows, r0 + T);
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const c1 = Math.min(cols, c0 + T);
+      for (let r = r0; r < r1; r++) {
+        let s = srcOffset + r * cols + c0;
+        for (let c = c0; c < c1; c++) dst[dstOffset + c * rows + r] = src[s++];
+      }
+    }
+  }
+}
+
+/** Writes `src` (shape `shape`) into `dst` with its axes permuted by `perm` (tf.transpose's meaning). */
+export function copyTransposed(src: HeapArray, shape: readonly number[], perm: readonly number[], dst: HeapArray): void {
+  const c = collapsePermutation(shape, perm);
+  const rank = c.shape.length;
+  if (rank <= 1 || c.perm.every((a, i) => a === i)) {
+    copyRun(src, 0, dst, 0, src.length);
+    return;
+  }
+  if (rank === 2) {
+    transpose2d(src, 0, c.shape[0], c.shape[1], dst, 0);
+    return;
+  }
+  if (rank === 3 && c.perm[0] === 0 && c.perm[1] === 2) {
+    // A batch of 2-D transposes ([B, R, C] -> [B, C, R]).
+    const [b, r, cols] = c.shape;
+    for (let i = 0; i < b; i++) transpose2d(src, i * r * cols, r, cols, dst, i * r * cols);
+    return;
+  }
+  // Any other order: walk the output in order, the input with the permuted strides; the innermost
+  // output axis, when it is the input's innermost too, is copied as a run.
+  const inStrides = stridesOf(c.shape);
+  const outShape = c.perm.map((a) => c.shape[a]);
+  const step = c.perm.map((a) => inStrides[a]);
+  const innerLen = outShape[rank - 1];
+  const innerStep = step[rank - 1];
+  const index = new Array<number>(rank - 1).fill(0);
+  let from = 0;
+  for (let to = 0; to < dst.length; to += innerLen) {
+    if (innerStep === 1) copyRun(src, from, dst, to, innerLen);
+    else for (let i = 0, s = from; i < innerLen; i++, s += innerStep) dst[to + i] = src[s];
+    let k = rank - 2;
+    while (k >= 0) {
+      index[k]++;
+      from += step[k];
+      if (index[k] < outShape[k]) break;
+      from -= outShape[k] * step[k];
+      index[k] = 0;
+      k--;
+    }
+    if (k < 0) return;
+  }
+}
+
+export const transposeKernel: tf.KernelFunc = (args) => {
+  const x = args.inputs.x as tf.TensorInfo;
+  if (x.dtype === 'string' || x.dtype === 'complex64') return builtin('Transpose', args);
+  const { perm } = args.attrs as unknown as tf.TransposeAttrs;
+  const backend = heapBackend(args);
+  const out = backend.makeOutput(perm.map((a) => x.shape[a]), x.dtype);
+  if (tf.util.sizeFromShape(x.shape) > 0) copyTransposed(backend.typedArrayFromHeap(x), x.shape, perm, backend.typedArrayFromHeap(out));
+  return out;
+};
