@@ -1,0 +1,71 @@
+/**
+ * Our own WebAssembly SIMD kernels, run in place in the tfjs wasm backend's heap. The heap is
+ * reachable only in the backend's threaded build, whose Memory is shared and exposed; a module
+ * built with `--importMemory --sharedMemory` (wasm/*.ts, AssemblyScript, `npm run build:wasm`,
+ * the .wasm files committed so users need no toolchain) imports it, so tensors are read and
+ * written where they are, with no copy. Elsewhere (single-threaded build, other backends) there is
+ * no such heap and callers keep their plain path (`sharedHeap` returns null).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
+
+/** The parts of tfjs-backend-wasm's BackendWasm used here (not in its public typings). */
+interface WasmHeapBackend {
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+  wasm?: { wasmMemory?: WebAssembly.Memory };
+}
+
+export interface SharedHeap {
+  memory: WebAssembly.Memory;
+  /** Byte offset of a tensor's values in the heap. */
+  offsetOf(info: tf.TensorInfo): number;
+  /** A new float32 tensor in the heap (an op's output, or scratch to `free`). */
+  alloc(shape: number[]): tf.TensorInfo;
+  free(info: tf.TensorInfo): void;
+  f32(offset: number, n: number): Float32Array;
+  f64(offset: number, n: number): Float64Array;
+}
+
+/** The backend's shared heap, or null where there is none (see above). */
+export function sharedHeap(backend: unknown): SharedHeap | null {
+  const b = backend as Partial<WasmHeapBackend>;
+  const memory = b.wasm?.wasmMemory;
+  if (!b.dataIdMap || !b.makeOutput || !b.disposeData || !memory || !(memory.buffer instanceof SharedArrayBuffer)) return null;
+  const heap = b as WasmHeapBackend;
+  return {
+    memory,
+    offsetOf: (info) => heap.dataIdMap.get(info.dataId)!.memoryOffset,
+    alloc: (shape) => heap.makeOutput(shape, 'float32'),
+    free: (info) => { heap.disposeData(info.dataId, true); },
+    // Views made on demand: allocating may grow the heap, and only its current buffer covers it all.
+    f32: (offset, n) => new Float32Array(memory.buffer, offset, n),
+    f64: (offset, n) => new Float64Array(memory.buffer, offset, n),
+  };
+}
+
+const bytesByFile = new Map<string, Uint8Array<ArrayBuffer> | null>();
+const instances = new Map<string, WeakMap<WebAssembly.Memory, WebAssembly.Exports | null>>();
+
+/**
+ * The module in `file` (a URL next to the caller) instantiated on `memory`, once per memory; null
+ * if it cannot be (no wasm SIMD, a Memory it cannot import): callers then keep their plain path.
+ */
+export function heapModule<T>(file: URL, memory: WebAssembly.Memory): T | null {
+  const key = file.href;
+  let perMemory = instances.get(key);
+  if (!perMemory) instances.set(key, (perMemory = new WeakMap()));
+  let m = perMemory.get(memory);
+  if (m === undefined) {
+    try {
+      let bytes = bytesByFile.get(key);
+      if (bytes === undefined) bytesByFile.set(key, (bytes = new Uint8Array(readFileSync(file))));
+      m = bytes === null ? null : new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
+    } catch {
+      m = null;
+    }
+    perMemory.set(memory, m);
+  }
+  return m as T | null;
+}
