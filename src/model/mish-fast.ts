@@ -13,6 +13,7 @@
  *   1 - t^2 = 4 p^2 / (1 + p^2)^2.
  */
 import * as tf from '@tensorflow/tfjs';
+import { mishKernel, mishKernelAvailable } from './mish-kernel.ts';
 
 // customGrad's typing takes (...inputs: (Tensor | GradSaveFunc)[]); the call shape is (x, save).
 const mishWithGrad = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -35,6 +36,8 @@ const mishWithGrad = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
 
 /** Mish (same values as src/model/mish.ts's `mish` to ~1e-6), faster on wasm/cpu, with its own gradient. */
 export function mishFast(x: tf.Tensor): tf.Tensor {
+  // One SIMD pass each way where the threaded wasm heap is reachable (mish-kernel.ts).
+  if (mishKernelAvailable(x)) return mishKernel(x);
   return mishWithGrad(x) as tf.Tensor;
 }
 
