@@ -4,9 +4,8 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../src/util/mulberry32.ts';
 import { builtinKernel } from '../src/backend/training-kernels.ts';
-import { collapsePermutation } from '../src/backend/copy-kernels.ts';
 
-// Our Slice / SplitV / Reverse / Transpose on wasm (copy-kernels.ts) against an element-by-element reference
+// Our Slice / SplitV / Reverse on wasm (copy-kernels.ts) against an element-by-element reference
 // written from the definition (and, where wasm has one, its own kernel): values must be identical.
 
 const onWasm = tf.getBackend() === 'wasm';
@@ -113,49 +112,6 @@ test('Reverse equals the definition for every subset of axes (rank 1-4), includi
   }
 });
 
-function referenceTranspose(x: Float32Array | Int32Array, shape: number[], perm: number[]): number[] {
-  const outShape = perm.map((a) => shape[a]);
-  return Array.from({ length: x.length }, (_, i) => {
-    const oc = coords(outShape, i);
-    const ic = new Array<number>(shape.length);
-    perm.forEach((a, d) => { ic[a] = oc[d]; });
-    return x[flatIndex(shape, ic)];
-  });
-}
-
-function permutations(n: number): number[][] {
-  if (n === 1) return [[0]];
-  return permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]));
-}
-
-test('collapsePermutation merges axes that stay neighbours (hand-worked cases)', () => {
-  assert.equal(collapsePermutation([2, 3, 4, 5], [0, 3, 1, 2]), { shape: [2, 12, 5], perm: [0, 2, 1] });
-  assert.equal(collapsePermutation([2, 3, 4, 5], [0, 2, 3, 1]), { shape: [2, 3, 20], perm: [0, 2, 1] });
-  assert.equal(collapsePermutation([16, 130, 130, 4], [3, 1, 2, 0]), { shape: [16, 16900, 4], perm: [2, 1, 0] });
-  assert.equal(collapsePermutation([3, 3, 8, 4], [0, 1, 3, 2]), { shape: [9, 8, 4], perm: [0, 2, 1] });
-  assert.equal(collapsePermutation([1, 7, 1, 5], [3, 0, 2, 1]), { shape: [7, 5], perm: [1, 0] });
-  assert.equal(collapsePermutation([4, 5], [0, 1]), { shape: [20], perm: [0] });
-});
-
-test('Transpose equals the definition for every permutation of ranks 1-4 (sizes 1-40), float32 and int32', () => {
-  for (const shape of [[7], [33, 40], [3, 1, 5], [2, 3, 4, 5], [4, 1, 35, 3], [1, 2, 1, 1]]) {
-    for (const perm of permutations(shape.length)) {
-      for (const dtype of ['float32', 'int32'] as const) {
-        const x = randomTensor(shape, dtype);
-        const y = tf.transpose(x, perm);
-        assert.equal(y.shape, perm.map((a) => shape[a]));
-        assert.equal(Array.from(y.dataSync()), referenceTranspose(x.dataSync() as Float32Array, shape, perm), `${shape} perm ${perm}`);
-        tf.dispose([x, y]);
-      }
-    }
-  }
-  // Tile edges: sizes that are not multiples of the 32x32 tile, in a batch.
-  const x = randomTensor([3, 45, 70], 'float32');
-  const y = tf.transpose(x, [0, 2, 1]);
-  assert.equal(Array.from(y.dataSync()), referenceTranspose(x.dataSync() as Float32Array, [3, 45, 70], [0, 2, 1]));
-  tf.dispose([x, y]);
-});
-
 test('gradients through pad and concat (Slice / SplitV) equal the cpu backend\'s', async () => {
   const f = (x: tf.Tensor) => tf.sum(tf.mul(tf.concat([tf.pad(x, [[0, 0], [1, 1], [2, 0], [0, 0]]), tf.pad(tf.square(x), [[0, 0], [1, 1], [2, 0], [0, 0]])], 3), tf.range(1, 13)));
   const values = randomTensor([2, 3, 4, 6], 'float32').dataSync();
@@ -175,7 +131,6 @@ test('no tensors are left behind', () => {
     tf.slice(x, [0, 1, 1, 0], [2, 4, 4, 4]);
     tf.split(x, [1, 3], 3);
     tf.reverse(x, [1, 2]);
-    tf.transpose(x, [3, 1, 2, 0]);
   });
   assert.is(tf.memory().numTensors, before);
   x.dispose();

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { builtinKernel, replaceKernel } from './builtin-kernels.ts';
-import { reverseKernel, sliceKernel, splitVKernel, transposeKernel } from './copy-kernels.ts';
+import { reverseKernel, sliceKernel, splitVKernel } from './copy-kernels.ts';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter.ts';
 import { conv2dBackpropInputKernel } from './conv2d-backprop-input.ts';
 import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from './depthwise-backprop.ts';
@@ -12,9 +12,8 @@ import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from './d
  *   without them; its own Conv2DBackpropInput is 1.7-13x slower than ours (a stride-1 XNNPACK conv).
  * - cpu: ours for Conv2DBackpropFilter is 2-40x faster than cpu's own (a plain JS loop); cpu's own
  *   input and depthwise kernels beat ours there, so they stay.
- * - wasm's Slice, SplitV and Reverse copy element rows one at a time, its Transpose walks every
- *   element through index arithmetic; ours copy merged blocks or 32x32 tiles (copy-kernels.ts),
- *   same bits.
+ * - wasm's Slice, SplitV and Reverse copy element rows one at a time; ours copy merged blocks
+ *   (copy-kernels.ts), same bits, 10-50x faster on training-sized tensors.
  * The 'tensorflow' backend (tfjs-node) has native kernels for all of them.
  */
 const KERNELS: Record<string, Record<string, tf.KernelFunc>> = {
@@ -26,7 +25,6 @@ const KERNELS: Record<string, Record<string, tf.KernelFunc>> = {
     Slice: sliceKernel,
     SplitV: splitVKernel,
     Reverse: reverseKernel,
-    Transpose: transposeKernel,
   },
   cpu: {
     Conv2DBackpropFilter: conv2dBackpropFilterKernel,
