@@ -22,14 +22,9 @@ interface WasmHeapBackend {
   typedArrayFromHeap(info: tf.TensorInfo): HeapArray;
 }
 
+/** Row-major strides of every axis (tfjs's computeStrides leaves out the last, which is 1). */
 function stridesOf(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d];
-  }
-  return strides;
+  return shape.length === 0 ? [] : [...tf.util.computeStrides([...shape]), 1];
 }
 
 /** Copies `n` elements; short runs by hand, long ones with `set` (a memmove). */
