@@ -4,7 +4,13 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { loadConfigFile } from '../src/model/config.ts';
 import { buildYolov4 } from '../src/model/yolov4.ts';
-import { applyPlan, countFlops, countParams, formatBudget, planPruning, planToBudget } from '../src/prune/index.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import {
+  applyPlan, countFlops, countParams, formatBudget, planPruning, planToBudget, sensitivitySteps, groupsInScope, type SensitivityTable,
+} from '../src/prune/index.ts';
+import { readSensitivityFile } from '../src/jobs/prune-budget.ts';
 
 type T = tf.SymbolicTensor;
 
@@ -98,6 +104,87 @@ test('uniform: bisection meets a FLOPs target within one channel per group (smal
   assert.ok(r.plan.paramsAfter <= 0.6 * countParams(model));
   pruned.dispose();
   model.dispose();
+});
+
+/**
+ * A hand-made table for handNet at ratios 0.25, 0.5, 0.75 (FLOPs = 2 x macs(nA, nB), the group alone):
+ *   A: nA 3, 2, 1 -> 1632, 1344, 1056; damage 0.02, 0.10, 0.40
+ *   B: nB 5, 3, 2 -> 1696, 1248, 1024; damage 0.01, 0.03, 0.30
+ * Damage per FLOP saved of each next step, greedily:
+ *   B.25 0.01/224 = 4.5e-5  <  A.25 0.02/288 = 6.9e-5                  -> B 0.25
+ *   B.5  0.02/448 = 4.5e-5  <  A.25 6.9e-5                             -> B 0.5
+ *   A.25 6.9e-5             <  B.75 0.27/224 = 1.2e-3                  -> A 0.25
+ *   A.5  0.08/288 = 2.8e-4  <  B.75                                    -> A 0.5
+ *   A.75 0.30/288 = 1.04e-3 <  B.75 1.2e-3                             -> A 0.75, then B 0.75
+ */
+function handTable(): SensitivityTable {
+  const pts = (flops: number[], damage: number[]) => [0.25, 0.5, 0.75].map((ratio, i) => ({ ratio, damage: damage[i], flops: flops[i], params: 0 }));
+  return {
+    baseline: { flops: 1920, params: 60 },
+    curves: [
+      { group: 'A', n: 4, points: pts([1632, 1344, 1056], [0.02, 0.10, 0.40]) },
+      { group: 'B', n: 6, points: pts([1696, 1248, 1024], [0.01, 0.03, 0.30]) },
+    ],
+  };
+}
+
+test('sensitivity: the greedy steps of a hand-made table (hand computation)', () => {
+  const model = handNet();
+  assert.equal([macs(3, 6), macs(2, 6), macs(1, 6), macs(4, 5), macs(4, 3), macs(4, 2)].map((m) => 2 * m), [1632, 1344, 1056, 1696, 1248, 1024]);
+  const groups = groupsInScope(model, { all: true });
+  const steps = sensitivitySteps(groups, handTable(), 'flops');
+  assert.equal(steps.map((s) => [s.group, s.ratio]), [['B', 0.25], ['B', 0.5], ['A', 0.25], ['A', 0.5], ['A', 0.75], ['B', 0.75]]);
+  // Target 0.6 x 1920 = 1152. After B 0.5: macs(4, 3) = 624 -> 0.65; after A 0.25 too: macs(3, 3) = 528 -> 0.55.
+  const r = planToBudget(model, { all: true, target: { metric: 'flops', ratio: 0.6 }, allocation: 'sensitivity', sensitivity: handTable(), inputSize: 4 });
+  assert.equal(r.amounts, { B: 0.5, A: 0.25 });
+  assert.equal(r.plan.groups.map((g) => [g.root, g.remove]), [['A', [0]], ['B', [0, 1, 2]]]);
+  assert.is(r.reached, 528 / 960);
+  // 0.7: B 0.5 alone (0.65); A is left alone.
+  const r7 = planToBudget(model, { all: true, target: { metric: 'flops', ratio: 0.7 }, allocation: 'sensitivity', sensitivity: handTable(), inputSize: 4 });
+  assert.equal(r7.amounts, { B: 0.5 });
+  assert.is(r7.moved, 1);
+  // Every step taken: A 0.75, B 0.75 -> macs(1, 2) = 176; below is unreachable.
+  try {
+    planToBudget(model, { all: true, target: { metric: 'flops', ratio: 0.1 }, allocation: 'sensitivity', sensitivity: handTable(), inputSize: 4 });
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.match((e as Error).message, `the smallest reachable value is ${Math.ceil((macs(1, 2) / 960) * 1e4) / 1e4} of the FLOPs`);
+  }
+  model.dispose();
+});
+
+test('sensitivity: a table of another model is refused, naming the first mismatch', () => {
+  const model = handNet();
+  const run = (t: SensitivityTable) => planToBudget(model, { all: true, target: { metric: 'flops', ratio: 0.6 }, allocation: 'sensitivity', sensitivity: t, inputSize: 4 });
+  const other = handTable();
+  other.curves[0].group = 'Z';
+  assert.throws(() => run(other), (e: Error) => /its group 'Z' is not a group of 'hand'/.test(e.message) && (e as unknown as { exitCode: number }).exitCode === 2);
+  const wider = handTable();
+  wider.curves[1].n = 8;
+  assert.throws(() => run(wider), /group 'B' has 8 channels in the table but 6 in 'hand'/);
+  assert.throws(() => planToBudget(model, { all: true, target: { metric: 'flops', ratio: 0.6 }, allocation: 'sensitivity', inputSize: 4 }), /needs a sensitivity table/);
+  model.dispose();
+});
+
+test('sensitivity.json (mAP metric) read back as curves: damage = baseline AP50 - AP50', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'yolo4-budget-'));
+  try {
+    const row = (group: string, n: number, ratio: number, flops: number, AP50: number) => ({ group, n, ratio, removed: Math.floor(ratio * n), params: 50, flops, AP50, AP: 0.1, outputChange: null, seconds: 0 });
+    const file = path.join(dir, 'sensitivity.json');
+    writeFileSync(file, JSON.stringify({
+      metric: 'map', modelName: 'hand', baseline: row('(unpruned)', 0, 0, 1920, 0.5), groups: ['A'], ratios: [0.5],
+      rows: [row('A', 4, 0.5, 1344, 0.4)],
+    }));
+    const t = await readSensitivityFile(file);
+    assert.equal(t.baseline, { flops: 1920, params: 50 });
+    assert.is(t.curves.length, 1);
+    assert.is(t.curves[0].n, 4);
+    assert.ok(Math.abs(t.curves[0].points[0].damage - 0.1) < 1e-12);
+    writeFileSync(file, JSON.stringify({ rows: 3 }));
+    await readSensitivityFile(file).then(() => assert.unreachable('should throw'), (e: Error) => assert.match(e.message, 'is not a sensitivity.json'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
