@@ -12,7 +12,7 @@ import {
 } from '../prune/index.ts';
 import { JobError, JobOptionError } from './errors.ts';
 import { measureLatency } from './prune-latency.ts';
-import { openPruneData, parseRatios, rankingOptions, type PruneJobOptions } from './prune-options.ts';
+import { openPruneData, parseRatios, rankingOptions, type PruneData, type PruneJobOptions } from './prune-options.ts';
 import { analyzeSensitivity, type SensitivityResult } from './sensitivity.ts';
 
 /** Whether the options ask for a budget instead of amounts. */
@@ -58,12 +58,8 @@ export async function readSensitivityFile(file: string): Promise<SensitivityTabl
   });
 }
 
-/** The table of the sensitivity allocation: the file, or measured now on --data (its val split). */
-async function sensitivityTable(model: tf.LayersModel, config: Yolov4Config, o: PruneJobOptions, log: (l: string) => void): Promise<SensitivityTable | undefined> {
-  if (o.allocation !== 'sensitivity') return undefined;
-  if (o.sensitivityFile) return readSensitivityFile(o.sensitivityFile);
-  if (!o.data) throw new JobOptionError('--allocation sensitivity needs --sensitivity-file <sensitivity.json> or --data <dataset config>');
-  const data = await openPruneData(o.data, false, config);
+/** The sensitivity table of `model` measured on the val split of --data (with --ratios, --limit, --proxy). */
+export async function measureSensitivityTable(model: tf.LayersModel, config: Yolov4Config, o: PruneJobOptions, data: PruneData, log: (l: string) => void): Promise<SensitivityTable> {
   log(`measuring the sensitivity of every group on ${o.data}${o.limit ? ` (first ${o.limit} val images)` : ''}...`);
   const r = await analyzeSensitivity(model, config, {
     ...rankingOptions(o), dataset: data.val, groundTruth: data.gt, ratios: o.ratios !== undefined ? parseRatios(o.ratios) : undefined,
@@ -71,6 +67,14 @@ async function sensitivityTable(model: tf.LayersModel, config: Yolov4Config, o: 
   });
   log(`sensitivity measured in ${r.seconds.toFixed(1)} s`);
   return sensitivityTableOf(r);
+}
+
+/** The table of the sensitivity allocation: the file, or measured now on --data (its val split). */
+async function sensitivityTable(model: tf.LayersModel, config: Yolov4Config, o: PruneJobOptions, log: (l: string) => void): Promise<SensitivityTable | undefined> {
+  if (o.allocation !== 'sensitivity') return undefined;
+  if (o.sensitivityFile) return readSensitivityFile(o.sensitivityFile);
+  if (!o.data) throw new JobOptionError('--allocation sensitivity needs --sensitivity-file <sensitivity.json> or --data <dataset config>');
+  return measureSensitivityTable(model, config, o, await openPruneData(o.data, false, config), log);
 }
 
 /** planToBudget's options from the job options (scope, ranking, allocation, table). */
