@@ -128,7 +128,7 @@ export function formatBudget(r: BudgetResult): string {
   const what = WHAT[r.target.metric];
   const unit = (v: number) => (r.target.metric === 'flops' ? `${(v / 1e9).toFixed(3)} G` : Math.round(v).toLocaleString('en-US'));
   return [
-    `Budget: keep ${r.target.ratio} of the ${what} (${unit(r.target.ratio * r.reference)} of ${unit(r.reference)}), allocation ${r.allocation}`,
+    `Budget: keep ${Number(r.target.ratio.toPrecision(4))} of the ${what} (${unit(r.target.ratio * r.reference)} of ${unit(r.reference)}), allocation ${r.allocation}`,
     `Budget: reached ${r.reached.toFixed(4)} of the ${what} (${unit(r.cost)}); ${r.moved} of ${r.inScope} groups moved`,
   ].join('\n');
 }
