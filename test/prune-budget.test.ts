@@ -143,6 +143,11 @@ test('sensitivity: the greedy steps of a hand-made table (hand computation)', ()
   const r7 = planToBudget(model, { all: true, target: { metric: 'flops', ratio: 0.7 }, allocation: 'sensitivity', sensitivity: handTable(), inputSize: 4 });
   assert.equal(r7.amounts, { B: 0.5 });
   assert.is(r7.moved, 1);
+  // 0.77: the step B 0.25 -> 0.5 (channels 1 -> 3) is walked one channel at a time: B loses 2
+  // (macs(4, 4) = 736 -> 0.767), not the whole step's 3.
+  const r77 = planToBudget(model, { all: true, target: { metric: 'flops', ratio: 0.77 }, allocation: 'sensitivity', sensitivity: handTable(), inputSize: 4 });
+  assert.equal(r77.amounts, { B: 2 / 6 });
+  assert.is(r77.reached, 736 / 960);
   // Every step taken: A 0.75, B 0.75 -> macs(1, 2) = 176; below is unreachable.
   try {
     planToBudget(model, { all: true, target: { metric: 'flops', ratio: 0.1 }, allocation: 'sensitivity', sensitivity: handTable(), inputSize: 4 });

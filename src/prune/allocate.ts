@@ -13,9 +13,9 @@
  *   original weights (the `independent` scores); with the `greedy` strategy the plan then picks
  *   which channels of each group on the shrinking network, as always.
  * - `sensitivity`: Li et al.'s sensitivity curves (accuracy vs. fraction removed, each group pruned
- *   alone). Each rung is one step (group, its next ratio) chosen greedily: the smallest damage per unit
- *   of cost saved (FLOPs or parameters) among every group's next step. Steep curves are taken last or
- *   never: the sensitive layers are left alone, as in the paper.
+ *   alone). Steps (group, its next ratio) are taken greedily: the smallest damage per unit of cost
+ *   saved (FLOPs or parameters) among every group's next step; the rungs walk each step one channel at
+ *   a time. Steep curves are taken last or never: the sensitive layers are left alone, as in the paper.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { scoreGroup } from './importance.ts';
@@ -145,13 +145,28 @@ export function sensitivitySteps(groups: PruneGroup[], table: SensitivityTable, 
   }
 }
 
+/**
+ * The sensitivity ladder climbs each step one channel at a time (amounts k/n from the previous
+ * ratio's count to the step's), so the budget stops inside a step instead of overshooting by a
+ * whole ratio of a wide group.
+ */
 export function sensitivityLadder(groups: PruneGroup[], table: SensitivityTable, metric: CostMetric): AllocationLadder {
-  const steps = sensitivitySteps(groups, table, metric);
+  const widthOf = new Map(groups.map((g) => [g.root, g.n]));
+  const count = (ratio: number, n: number) => Math.floor(ratio * n + 1e-9);
+  const rungs: { group: string; amount: number }[] = [];
+  const reached = new Map<string, number>();
+  for (const step of sensitivitySteps(groups, table, metric)) {
+    const n = widthOf.get(step.group)!;
+    const from = reached.get(step.group) ?? 0;
+    const to = count(step.ratio, n);
+    for (let k = from + 1; k <= to; k++) rungs.push({ group: step.group, amount: k / n });
+    reached.set(step.group, Math.max(from, to));
+  }
   return {
-    top: steps.length,
+    top: rungs.length,
     amountsAt: (rung) => {
       const out: GroupAmounts = {};
-      for (let i = 0; i < rung; i++) out[steps[i].group] = steps[i].ratio;
+      for (let i = 0; i < rung; i++) out[rungs[i].group] = rungs[i].amount;
       return out;
     },
   };
