@@ -7,7 +7,8 @@
  *   const { model: pruned, history } = applyPlan(model, plan);
  *
  * See graph.ts (how channels are followed), groups.ts (what is removed together), importance.ts
- * (scores and tied groups), select.ts (counts and ties), plan.ts (scopes and strategies), apply.ts.
+ * (scores and tied groups), select.ts (counts and ties), plan.ts (scopes and strategies), apply.ts;
+ * budget.ts and allocate.ts prune to a FLOPs or parameter target (uniform, global or sensitivity allocation).
  */
 export { buildDependencyGraph, type GraphOptions } from './graph.ts';
 export { findGroups, type FindGroupsOptions } from './groups.ts';
