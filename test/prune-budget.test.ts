@@ -10,7 +10,9 @@ import * as path from 'node:path';
 import {
   applyPlan, countFlops, countParams, formatBudget, planPruning, planToBudget, sensitivitySteps, groupsInScope, type SensitivityTable,
 } from '../src/prune/index.ts';
-import { readSensitivityFile } from '../src/jobs/prune-budget.ts';
+import { planBudgetJob, readSensitivityFile } from '../src/jobs/prune-budget.ts';
+import type { PruneJobOptions } from '../src/jobs/prune-options.ts';
+import type { Yolov4Config } from '../src/model/config.ts';
 
 type T = tf.SymbolicTensor;
 
@@ -60,6 +62,11 @@ test('global: channels ranked across groups by normalised L1, least important fi
   // A 3 x B 3 = 528 <= 528.
   const m3 = planToBudget(model, { all: true, target: { metric: 'flops', ratio: 0.55 }, allocation: 'global', minChannels: 3, inputSize: 4 });
   assert.equal(m3.plan.groups.map((g) => [g.root, g.remove]), [['A', [0]], ['B', [0, 1, 2]]]);
+  // A excluded (its filters stay, so B's inputs too): only B can go, macs(4, 5) = 848 (0.88),
+  // macs(4, 4) = 736 (0.77) -> B {0, 1} for 0.8.
+  const ex = planToBudget(model, { all: true, target: { metric: 'flops', ratio: 0.8 }, allocation: 'global', exclude: ['A'], inputSize: 4 });
+  assert.equal(ex.plan.groups.map((g) => [g.root, g.remove]), [['B', [0, 1]]]);
+  assert.equal([ex.moved, ex.inScope], [1, 1]);
   // The amounts reproduce the plan through planPruning's `amounts`.
   const again = planPruning(model, { amounts: m3.amounts, minChannels: 3, inputSize: 4 });
   assert.equal(again.groups.map((g) => g.remove), m3.plan.groups.map((g) => g.remove));
@@ -190,6 +197,22 @@ test('sensitivity.json (mAP metric) read back as curves: damage = baseline AP50 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('--target-speedup: FLOPs lowered round by round until the measured speed-up is reached', async () => {
+  const model = handNet();
+  // A fake clock: 10 ms of overhead plus 1 ms per 100 FLOPs, so 1/S of the FLOPs is not S times faster.
+  const measure = async (m: tf.LayersModel) => 10 + countFlops(m, 4).flops / 100;
+  const lines: string[] = [];
+  const o = { all: true, targetSpeedup: 1.5, allocation: 'global', strategy: 'greedy', importance: 'l1', roundTo: 1, minChannels: 1, groupReduction: 'root', seed: 0 } as unknown as PruneJobOptions;
+  const r = await planBudgetJob(model, {} as Yolov4Config, o, 4, (l) => lines.push(l), measure);
+  const before = 10 + 1920 / 100;
+  assert.ok(r.speedup!.reached >= 1.5, String(r.speedup!.reached));
+  assert.is(r.speedup!.afterMs, 10 + r.plan.flops!.after / 100);
+  assert.is(r.speedup!.beforeMs, before);
+  // Round 1 aims at 1/1.5 of the FLOPs, which is not fast enough with the overhead: at least two rounds.
+  assert.ok(lines.filter((l) => l.startsWith('speed-up round')).length >= 2, lines.join('\n'));
+  model.dispose();
 });
 
 test.run();

@@ -116,6 +116,7 @@ function checkBudgetFlags(a: BudgetFlags): void {
     return;
   }
   if (a.iterative && a.targetSpeedup !== undefined) throw new UsageError('--iterative takes --target-flops or --target-params; for a speed-up, prune once with --target-speedup');
+  if (a.iterative && a.amountsOut !== undefined) throw new UsageError('--amounts-out does not apply to --iterative (each step writes step-<k>/amounts.json in --out)');
   if (a.sensitivity) throw new UsageError('--sensitivity measures a table; the targets apply to a plain prune or --iterative');
   if (a.sensitivityFile !== undefined && a.allocation !== 'sensitivity') throw new UsageError('--sensitivity-file applies only with --allocation sensitivity');
   if (a.allocation === 'sensitivity' && a.sensitivityFile === undefined && !a.data) throw new UsageError('--allocation sensitivity needs --sensitivity-file <sensitivity.json> (from prune --sensitivity) or --data <dataset config> to measure it');

@@ -94,18 +94,21 @@ export interface BudgetJobResult extends BudgetResult {
 /** Speed-up rounds: each aims the FLOPs lower by the speed-up still missing. */
 const SPEEDUP_ROUNDS = 5;
 
-/** The plan of the options' target (FLOPs, parameters, or a measured speed-up). */
-export async function planBudgetJob(model: tf.LayersModel, config: Yolov4Config, o: PruneJobOptions, inputSize: number, log: (l: string) => void): Promise<BudgetJobResult> {
+/** The plan of the options' target (FLOPs, parameters, or a measured speed-up; `measure` times a model in ms). */
+export async function planBudgetJob(
+  model: tf.LayersModel, config: Yolov4Config, o: PruneJobOptions, inputSize: number, log: (l: string) => void,
+  measure: (m: tf.LayersModel, size: number) => Promise<number> = measureLatency,
+): Promise<BudgetJobResult> {
   const base = await budgetOptions(model, config, o, inputSize, log);
   if (o.targetSpeedup === undefined) return planToBudget(model, { ...base, target: budgetTargetOf(o) });
   const want = o.targetSpeedup;
-  const before = await measureLatency(model, inputSize);
+  const before = await measure(model, inputSize);
   log(`latency before: ${before.toFixed(1)} ms at ${inputSize}x${inputSize} (BN folded)`);
   let ratio = 1 / want;
   for (let round = 1; round <= SPEEDUP_ROUNDS; round++) {
     const r = planToBudget(model, { ...base, target: { metric: 'flops', ratio } });
     const { model: pruned } = applyPlan(model, r.plan);
-    const after = await measureLatency(pruned, inputSize).finally(() => pruned.dispose());
+    const after = await measure(pruned, inputSize).finally(() => pruned.dispose());
     const got = before / after;
     log(`speed-up round ${round}: FLOPs ${r.reached.toFixed(4)} -> ${after.toFixed(1)} ms, speed-up ${got.toFixed(3)} (target ${want})`);
     if (got >= want) return { ...r, speedup: { target: want, reached: got, beforeMs: before, afterMs: after } };
