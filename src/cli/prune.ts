@@ -45,7 +45,7 @@ function builder(y: Argv) {
     .option('target-speedup', { type: 'number', describe: 'run this many times faster (> 1): latency measured on the active backend, BN folded, at the model\'s input size; searched for in FLOPs' })
     .option('allocation', { choices: ALLOCATIONS, describe: 'how the budget is spread: uniform (one amount for all groups, found by bisection; default), global (all channels ranked together by importance normalised within each group), sensitivity (Li et al.: the steps with the smallest mAP drop per FLOP saved, from --sensitivity-file or measured on --data)' })
     .option('sensitivity-file', { type: 'string', describe: 'sensitivity.json written by `prune --sensitivity` on this model, for --allocation sensitivity' })
-    .option('amounts-out', { type: 'string', describe: 'write the per-group amounts the budget chose to this JSON file, reusable with --amounts (default: <out>.amounts.json beside the checkpoint; with --iterative, step-<k>/amounts.json)' })
+    .option('amounts-out', { type: 'string', describe: 'write the per-group amounts the budget chose to this JSON file, reusable with --amounts (default: <out>.amounts.json beside the checkpoint; --iterative writes step-<k>/amounts.json in its --out instead)' })
     .group(['sensitivity', 'data', 'ratios', 'limit', 'proxy', 'proxy-images', 'top'], 'Sensitivity analysis (Li et al. Fig. 2): every group pruned alone at each ratio, evaluated:')
     .option('sensitivity', { type: 'boolean', default: false, describe: 'prune each group (or those of --layer/--layers) alone at each --ratios value and evaluate; writes sensitivity.csv/.json/.png to --out <dir>' })
     .option('data', { type: 'string', describe: 'dataset config JSON: its val split is evaluated (mAP@0.5); --iterative also fine-tunes on its train split' })
@@ -77,10 +77,10 @@ function builder(y: Argv) {
         if (a.ratios !== undefined) parseRatios(a.ratios);
         return true;
       }
-      if (hasBudget(a as BudgetFlags)) {
-        if (a.amount !== undefined || a.amounts) throw new UsageError('give a target (--target-flops, --target-params, --target-speedup) or --amount/--amounts, not both');
-      } else if (scopes === 0 && !a.amounts) throw new UsageError('say what to prune: --layer, --layers, --all or --amounts');
-      if (!hasBudget(a as BudgetFlags) && a.amount === undefined && !a.amounts) throw new UsageError('give --amount (0..1) or --amounts <file.json>');
+      const budget = hasBudget(a as BudgetFlags);
+      if (budget && (a.amount !== undefined || a.amounts)) throw new UsageError('give a target (--target-flops, --target-params, --target-speedup) or --amount/--amounts, not both');
+      if (!budget && scopes === 0 && !a.amounts) throw new UsageError('say what to prune: --layer, --layers, --all or --amounts');
+      if (!budget && a.amount === undefined && !a.amounts) throw new UsageError('give --amount (0..1) or --amounts <file.json>');
       if (a.iterative) {
         if (a.dryRun) throw new UsageError('--dry-run does not apply to --iterative (use it without --iterative to see one plan)');
         if (!a.out) throw new UsageError('give --out <dir> for the step checkpoints and the steps table');
