@@ -37,6 +37,8 @@ export type { ExportOnnxOptions, ExportedOnnx, OnnxOutputInfo } from './io/onnx/
 // Pruning
 export { planPruning, applyPlan, formatPlan, PruneOptionError, PruneGraphError } from './prune/index.ts';
 export type { PlanOptions } from './prune/index.ts';
+export { planToBudget, formatBudget } from './prune/index.ts';
+export type { Allocation, BudgetOptions, BudgetResult, BudgetTarget, SensitivityTable } from './prune/index.ts';
 
 // Evaluation
 export { evaluateCoco, formatStatsTable, formatPerClassTable, loadGroundTruth, loadDetections, CocoInputError } from './eval/coco.ts';

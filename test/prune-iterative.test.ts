@@ -12,7 +12,7 @@ import type { Dataset } from '../src/data/types.ts';
 import { loadCheckpoint } from '../src/io/checkpoint.ts';
 import { resolveConfig } from '../src/model/config.ts';
 import { buildYolov4, convWidthsOf } from '../src/model/yolov4.ts';
-import { buildDependencyGraph, countParams, findGroups } from '../src/prune/index.ts';
+import { buildDependencyGraph, countFlops, countParams, findGroups } from '../src/prune/index.ts';
 import { iterativePrune, keptAfterSteps, stepAmount } from '../src/jobs/iterative.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'yolo4-iter-'));
@@ -152,6 +152,28 @@ test('early stop: maxMapDrop -1 stops after the first step; best falls back to t
   model.dispose();
 });
 
+test('a FLOPs budget through the steps: after step k the network keeps at most 0.5^(k/2) of the original FLOPs', async () => {
+  const model = buildYolov4(config);
+  const out = path.join(work, 'budget');
+  const flops0 = countFlops(model, 64).flops;
+  const r = await iterativePrune(model, config, {
+    all: true, budget: { target: { metric: 'flops', ratio: 0.5 }, allocation: 'global' }, steps: 2, finetuneEpochs: 1,
+    trainSet: train, valSet: val, settings: quick, outDir: out, hooks: { train: { log: () => {} } },
+  });
+  assert.is(r.records.length, 2);
+  assert.equal(r.target, { metric: 'flops', ratio: 0.5 });
+  const [s1, s2] = r.records;
+  assert.ok(s1.flopsRatio <= Math.SQRT1_2 && s1.flopsRatio > 0.69, `step 1: ${s1.flopsRatio}`);
+  assert.ok(s2.flopsRatio <= 0.5 && s2.flopsRatio > 0.48, `step 2: ${s2.flopsRatio}`);
+  // The checkpoints are what the records say.
+  const m2 = (await loadCheckpoint(path.join(out, 'step-2', 'checkpoint'))).model;
+  assert.is(countFlops(m2, 64).flops / flops0, s2.flopsRatio);
+  m2.dispose();
+  const amounts1 = JSON.parse(readFileSync(path.join(out, 'step-1', 'amounts.json'), 'utf8'));
+  assert.ok(Object.keys(amounts1).length > 0 && Object.values(amounts1).every((v) => typeof v === 'number' && v > 0 && v < 1));
+  model.dispose();
+});
+
 test('CLI: prune --iterative', () => {
   const cfgFile = path.join(work, 'tiny.json');
   writeFileSync(cfgFile, JSON.stringify({ widthMultiplier: 1 / 16, depthMultiplier: 0.2, numClasses: 3, inputSize: 64, classNames }));
@@ -167,6 +189,20 @@ test('CLI: prune --iterative', () => {
   for (const f of ['steps.csv', 'steps.json', 'steps.png', 'steps-size.png', 'step-1/checkpoint/meta.json', 'step-2/checkpoint/meta.json', 'best/meta.json']) {
     assert.ok(existsSync(path.join(out, f)), f);
   }
+  // A parameters budget with the sensitivity allocation, measured again on every step's model.
+  const outB = path.join(work, 'cli-budget');
+  r = run('prune', '--iterative', '--config', cfgFile, '--data', dataConfigPath, '--layers', 'conv2.*', '--target-params', '0.9', '--allocation', 'sensitivity',
+    '--ratios', '0.25,0.5', '--steps', '2', '--finetune-epochs', '0', '--out', outB);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /keep 0\.9 of the parameters in 2 steps/);
+  assert.match(r.stderr, /step 2\/2: Budget: reached 0\.(8|9)\d* of the parameters/);
+  assert.is((r.stderr.match(/measuring the sensitivity/g) ?? []).length, 2);
+  for (const f of ['step-1/amounts.json', 'step-2/amounts.json']) assert.ok(existsSync(path.join(outB, f)), f);
+  const steps = JSON.parse(readFileSync(path.join(outB, 'steps.json'), 'utf8'));
+  assert.ok(steps.records[1].paramsRatio <= 0.9, String(steps.records[1].paramsRatio));
+  r = run('prune', '--iterative', '--config', cfgFile, '--data', dataConfigPath, '--all', '--target-speedup', '2', '--steps', '2', '--out', outB);
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /--iterative takes --target-flops or --target-params/);
   r = run('prune', '--iterative', '--config', cfgFile, '--all', '--amount', '0.5', '--out', out);
   assert.is(r.status, 2);
   assert.match(r.stderr, /--iterative needs --data/);

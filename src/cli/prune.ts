@@ -1,6 +1,6 @@
 /** `yolo4 prune`: its flags; the work (once, --sensitivity or --iterative) is jobs/prune.ts' runPrune. */
 import type { Argv, ArgumentsCamelCase } from 'yargs';
-import type { GroupReduction, Importance, Strategy } from '../prune/index.ts';
+import { ALLOCATIONS, type GroupReduction, type Importance, type Strategy } from '../prune/index.ts';
 import { runPrune } from '../jobs/prune.ts';
 import { parseRatios, type PruneJobOptions } from '../jobs/prune-options.ts';
 import { DEFAULT_RATIOS } from '../jobs/sensitivity.ts';
@@ -39,6 +39,13 @@ function builder(y: Argv) {
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and change nothing' })
     .option('verify', { type: 'boolean', default: true, describe: 'check that the pruned model equals the original with the removed channels silenced (small random input)' })
     .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary instead of the plan' })
+    .group(['target-flops', 'target-params', 'target-speedup', 'allocation', 'sensitivity-file', 'amounts-out'], 'Prune to a budget (instead of --amount/--amounts; no scope = --all):')
+    .option('target-flops', { type: 'number', describe: 'keep this fraction of the FLOPs (0..1, e.g. 0.5): the first plan of the --allocation order that reaches it' })
+    .option('target-params', { type: 'number', describe: 'keep this fraction of the parameters (0..1)' })
+    .option('target-speedup', { type: 'number', describe: 'run this many times faster (> 1): latency measured on the active backend, BN folded, at the model\'s input size; searched for in FLOPs' })
+    .option('allocation', { choices: ALLOCATIONS, describe: 'how the budget is spread: uniform (one amount for all groups, found by bisection; default), global (all channels ranked together by importance normalised within each group), sensitivity (Li et al.: the steps with the smallest mAP drop per FLOP saved, from --sensitivity-file or measured on --data)' })
+    .option('sensitivity-file', { type: 'string', describe: 'sensitivity.json written by `prune --sensitivity` on this model, for --allocation sensitivity' })
+    .option('amounts-out', { type: 'string', describe: 'write the per-group amounts the budget chose to this JSON file, reusable with --amounts (default: <out>.amounts.json beside the checkpoint; --iterative writes step-<k>/amounts.json in its --out instead)' })
     .group(['sensitivity', 'data', 'ratios', 'limit', 'proxy', 'proxy-images', 'top'], 'Sensitivity analysis (Li et al. Fig. 2): every group pruned alone at each ratio, evaluated:')
     .option('sensitivity', { type: 'boolean', default: false, describe: 'prune each group (or those of --layer/--layers) alone at each --ratios value and evaluate; writes sensitivity.csv/.json/.png to --out <dir>' })
     .option('data', { type: 'string', describe: 'dataset config JSON: its val split is evaluated (mAP@0.5); --iterative also fine-tunes on its train split' })
@@ -61,6 +68,7 @@ function builder(y: Argv) {
     .check((a) => {
       const scopes = [a.layer !== undefined, (a.layers?.length ?? 0) > 0, a.all].filter(Boolean).length;
       if (a.sensitivity && a.iterative) throw new UsageError('give only one of --sensitivity, --iterative');
+      checkBudgetFlags(a as unknown as BudgetFlags);
       if (scopes > 1) throw new UsageError('give only one of --layer, --layers, --all');
       if (!a.weights === !a.config) throw new UsageError('give --weights <ckpt|.pth> or --config <model.json>');
       if (a.sensitivity) {
@@ -69,8 +77,10 @@ function builder(y: Argv) {
         if (a.ratios !== undefined) parseRatios(a.ratios);
         return true;
       }
-      if (scopes === 0 && !a.amounts) throw new UsageError('say what to prune: --layer, --layers, --all or --amounts');
-      if (a.amount === undefined && !a.amounts) throw new UsageError('give --amount (0..1) or --amounts <file.json>');
+      const budget = hasBudget(a as BudgetFlags);
+      if (budget && (a.amount !== undefined || a.amounts)) throw new UsageError('give a target (--target-flops, --target-params, --target-speedup) or --amount/--amounts, not both');
+      if (!budget && scopes === 0 && !a.amounts) throw new UsageError('say what to prune: --layer, --layers, --all or --amounts');
+      if (!budget && a.amount === undefined && !a.amounts) throw new UsageError('give --amount (0..1) or --amounts <file.json>');
       if (a.iterative) {
         if (a.dryRun) throw new UsageError('--dry-run does not apply to --iterative (use it without --iterative to see one plan)');
         if (!a.out) throw new UsageError('give --out <dir> for the step checkpoints and the steps table');
@@ -84,7 +94,32 @@ function builder(y: Argv) {
     .example('$0 prune --weights ckpt --layers conv2.0 conv2.1 conv2.2 --amount 0.4 --out pruned', 'the three convs after SPP, greedy')
     .example('$0 prune --weights ckpt --all --amount 0.3 --strategy independent --dry-run', 'print the whole-network plan')
     .example('$0 prune --sensitivity --weights ckpt --data datasets/tinycoco.json --ratios 0.25,0.5,0.75 --out runs/sens', 'per-layer sensitivity (mAP@0.5 vs. fraction pruned)')
+    .example('$0 prune --weights ckpt --all --target-flops 0.5 --allocation global --out pruned', 'half the FLOPs, channels ranked across layers; writes pruned.amounts.json')
+    .example('$0 prune --weights ckpt --target-flops 0.5 --allocation sensitivity --sensitivity-file runs/sens/sensitivity.json --out pruned', 'half the FLOPs, the least sensitive layers first (Li et al.)')
     .example('$0 prune --iterative --weights ckpt --data datasets/tinycoco.json --all --amount 0.5 --steps 3 --finetune-epochs 2 --max-map-drop 0.05 --out runs/iter', 'prune 50% in 3 steps of 20.6% with fine-tuning');
+}
+
+type BudgetFlags = Pick<PruneArgs, 'targetFlops' | 'targetParams' | 'targetSpeedup' | 'allocation' | 'sensitivityFile' | 'amountsOut' | 'sensitivity' | 'data' | 'iterative'>;
+
+const hasBudget = (a: BudgetFlags) =>
+  a.targetFlops !== undefined || a.targetParams !== undefined || a.targetSpeedup !== undefined;
+
+/** The budget flags: one target (ranges: validate-flags.ts), and the allocation flags only with a target. */
+function checkBudgetFlags(a: BudgetFlags): void {
+  const targets = [['--target-flops', a.targetFlops], ['--target-params', a.targetParams], ['--target-speedup', a.targetSpeedup]] as const;
+  const given = targets.filter(([, v]) => v !== undefined);
+  if (given.length > 1) throw new UsageError(`give only one of ${given.map(([f]) => f).join(', ')}`);
+  if (given.length === 0) {
+    for (const f of ['allocation', 'sensitivityFile', 'amountsOut'] as const) {
+      if (a[f] !== undefined) throw new UsageError(`--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies only with --target-flops, --target-params or --target-speedup`);
+    }
+    return;
+  }
+  if (a.iterative && a.targetSpeedup !== undefined) throw new UsageError('--iterative takes --target-flops or --target-params; for a speed-up, prune once with --target-speedup');
+  if (a.iterative && a.amountsOut !== undefined) throw new UsageError('--amounts-out does not apply to --iterative (each step writes step-<k>/amounts.json in --out)');
+  if (a.sensitivity) throw new UsageError('--sensitivity measures a table; the targets apply to a plain prune or --iterative');
+  if (a.sensitivityFile !== undefined && a.allocation !== 'sensitivity') throw new UsageError('--sensitivity-file applies only with --allocation sensitivity');
+  if (a.allocation === 'sensitivity' && a.sensitivityFile === undefined && !a.data) throw new UsageError('--allocation sensitivity needs --sensitivity-file <sensitivity.json> (from prune --sensitivity) or --data <dataset config> to measure it');
 }
 
 async function handler(argv: ArgumentsCamelCase<PruneArgs>): Promise<void> {

@@ -37,7 +37,10 @@ import { evaluateModelOnDataset } from '../eval/evaluate-model.ts';
 import { removeCheckpoint, saveCheckpoint, type PruneHistoryRecord } from '../io/checkpoint.ts';
 import { checkOutputFolder, ITERATIVE_FOLDER } from '../io/output-folder.ts';
 import type { Yolov4Config } from '../model/config.ts';
-import { applyPlan, countFlops, countParams, planPruning, type RankingOptions } from '../prune/index.ts';
+import {
+  applyPlan, countFlops, countParams, formatBudget, planPruning, planToBudget, type Allocation, type BudgetTarget, type PrunePlan,
+  type RankingOptions, type SensitivityTable,
+} from '../prune/index.ts';
 import { DEFAULT_FINETUNE_SETTINGS, resolveTrainSettings, type TrainSettings } from '../train/settings.ts';
 import { trainModel, type TrainHooks } from '../train/trainer.ts';
 import { chooseBest } from './iterative-best.ts';
@@ -62,6 +65,12 @@ export interface IterativeOptions extends RankingOptions {
   amount?: number;
   /** Per-pattern targets (globs; the last matching key wins), as planPruning's `amounts`. */
   amounts?: Record<string, number>;
+  /**
+   * Instead of amounts, a budget reached over the steps: after step k the network keeps
+   * target.ratio^(k/steps) of the ORIGINAL model's FLOPs or parameters, allocated (prune/budget.ts)
+   * on the current, fine-tuned model; each step's amounts go to step-<k>/amounts.json.
+   */
+  budget?: IterativeBudget;
   /** Scope, as planPruning: every prunable group, one conv, or globs. */
   all?: boolean;
   layer?: string;
@@ -98,6 +107,16 @@ export interface IterativeOptions extends RankingOptions {
   hooks?: IterativeHooks;
 }
 
+export interface IterativeBudget {
+  target: BudgetTarget;
+  allocation?: Allocation;
+  /** The sensitivity table of the current model at each step (the `sensitivity` allocation). */
+  sensitivityFor?: (model: tf.LayersModel, step: number) => Promise<SensitivityTable>;
+}
+
+/** Fraction of the original cost kept after step `step` of `steps`: the budget compounds like the amounts. */
+export const budgetAfterStep = (ratio: number, step: number, steps: number) => Math.pow(ratio, step / steps);
+
 export interface StepRecord {
   /** 0 = the unpruned baseline. */
   step: number;
@@ -124,7 +143,7 @@ export interface StepRecord {
 }
 
 export interface IterativeResult {
-  target: number | Record<string, number>;
+  target: number | Record<string, number> | BudgetTarget;
   stepAmount: number | Record<string, number>;
   steps: number;
   finetuneEpochs: number;
@@ -159,7 +178,8 @@ export async function iterativePrune(model: tf.LayersModel, config: Yolov4Config
   const metric = o.metric ?? 'AP50';
   const maxDrop = o.maxMapDrop ?? Infinity;
   const inputSize = o.inputSize ?? config.inputSize;
-  if (o.amount === undefined && !o.amounts) throw new JobOptionError('iterative pruning needs a target amount (or per-layer amounts)');
+  if (o.amount === undefined && !o.amounts && !o.budget) throw new JobOptionError('iterative pruning needs a target amount (or per-layer amounts, or a budget)');
+  if (o.budget && (o.amount !== undefined || o.amounts)) throw new JobOptionError('iterative pruning takes a budget or amounts, not both');
   if (o.amount !== undefined && !(o.amount > 0 && o.amount < 1)) throw new JobOptionError(`target amount must be between 0 and 1 (exclusive), got ${o.amount}`);
   if (!Number.isInteger(o.finetuneEpochs) || o.finetuneEpochs < 0) throw new JobOptionError(`finetuneEpochs must be a non-negative integer, got ${o.finetuneEpochs}`);
   if (o.finetuneEpochs > 0 && !o.trainSet) throw new JobOptionError('fine-tuning needs a train set');
@@ -211,7 +231,7 @@ export async function iterativePrune(model: tf.LayersModel, config: Yolov4Config
     await plotSteps(files.plot, files.sizePlot, baseline, records, metric).catch((e: Error) => log(`could not draw ${files.plot}: ${e.message}`));
   };
   const summary = (): IterativeResult => ({
-    target: o.amounts ?? o.amount!, stepAmount: perPattern ?? a, steps: o.steps, finetuneEpochs: o.finetuneEpochs, metric,
+    target: o.budget?.target ?? o.amounts ?? o.amount!, stepAmount: perPattern ?? a, steps: o.steps, finetuneEpochs: o.finetuneEpochs, metric,
     maxMapDrop: Number.isFinite(maxDrop) ? maxDrop : null, baseline, records, stopped, stopReason, best, files,
     seconds: (performance.now() - t0) / 1000,
   });
@@ -220,11 +240,25 @@ export async function iterativePrune(model: tf.LayersModel, config: Yolov4Config
     for (let step = 1; step <= o.steps; step++) {
       const ts = performance.now();
       o.hooks?.onStepStart?.(step, o.steps, a);
-      const plan = planPruning(current, {
-        all: o.all, layer: o.layer, layers: o.layers, amount: o.amount !== undefined ? a : 0, amounts: perPattern,
+      const ranking: RankingOptions = {
         strategy: o.strategy, importance: o.importance, groupReduction: o.groupReduction, roundTo: o.roundTo, minChannels: o.minChannels,
-        exclude: o.exclude, pruneOutputInputs: o.pruneOutputInputs, seed: o.seed, inputSize,
-      });
+        exclude: o.exclude, pruneOutputInputs: o.pruneOutputInputs, seed: o.seed,
+      };
+      let plan: PrunePlan;
+      if (o.budget) {
+        const { metric: costMetric, ratio } = o.budget.target;
+        const r = planToBudget(current, {
+          all: o.all, layer: o.layer, layers: o.layers, ...ranking, inputSize, allocation: o.budget.allocation,
+          target: { metric: costMetric, ratio: budgetAfterStep(ratio, step, o.steps) }, reference: costMetric === 'flops' ? flops0 : params0,
+          sensitivity: o.budget.allocation === 'sensitivity' ? await o.budget.sensitivityFor?.(current, step) : undefined,
+        });
+        plan = r.plan;
+        for (const line of formatBudget(r).split('\n')) log(`step ${step}/${o.steps}: ${line}`);
+        await fs.mkdir(path.join(o.outDir, `step-${step}`), { recursive: true });
+        await fs.writeFile(path.join(o.outDir, `step-${step}`, 'amounts.json'), `${JSON.stringify(r.amounts, null, 1)}\n`);
+      } else {
+        plan = planPruning(current, { all: o.all, layer: o.layer, layers: o.layers, amount: o.amount !== undefined ? a : 0, amounts: perPattern, ...ranking, inputSize });
+      }
       const { model: pruned, history: h } = applyPlan(current, plan);
       if (current !== model) current.dispose();
       current = pruned;
@@ -260,7 +294,7 @@ export async function iterativePrune(model: tf.LayersModel, config: Yolov4Config
       const checkpoint = path.join(o.outDir, `step-${step}`, 'checkpoint');
       await saveCheckpoint(checkpoint, pruned, config, {
         pruning: history,
-        source: { kind: 'iterative', step, steps: o.steps, stepAmount: perPattern ?? a, target: o.amounts ?? o.amount, finetuneEpochs: o.finetuneEpochs, from: o.from },
+        source: { kind: 'iterative', step, steps: o.steps, stepAmount: perPattern ?? a, target: o.budget?.target ?? o.amounts ?? o.amount, finetuneEpochs: o.finetuneEpochs, from: o.from },
       });
       const record: StepRecord = {
         step, amount: a, cumulative: 1 - Math.pow(1 - a, step), params, flops, paramsRatio: params / params0, flopsRatio: flops / flops0,

@@ -4,7 +4,9 @@
  */
 import cliProgress from 'cli-progress';
 import { checkOutputFolder, ITERATIVE_FOLDER } from '../io/output-folder.ts';
-import { iterativePrune, stepAmount } from './iterative.ts';
+import { iterativePrune, stepAmount, type IterativeBudget } from './iterative.ts';
+import { budgetTargetOf, hasTarget, measureSensitivityTable, readSensitivityFile } from './prune-budget.ts';
+import { JobOptionError } from './errors.ts';
 import { formatSteps } from './iterative-report.ts';
 import { modelOrigin, openModel } from './open-model.ts';
 import { amountsOf, elapsed, openPruneData, rankingOptions, scopeOptions, type PruneJobOptions } from './prune-options.ts';
@@ -30,9 +32,22 @@ export async function runIterativeJob(o: PruneJobOptions): Promise<void> {
     const data = await openPruneData(o.data!, o.finetuneEpochs > 0, config);
     const steps = o.steps!;
     if (o.amount !== undefined) log(`iterative: target ${o.amount} in ${steps} steps of ${(stepAmount(o.amount, steps) * 100).toFixed(2)}% each, ${o.finetuneEpochs} fine-tuning epoch(s) per step`);
-    const { all, layer, layers } = scopeOptions(o, amounts);
+    const { all: allGroups, layer, layers } = scopeOptions(o, amounts);
+    let all = allGroups;
+    let budget: IterativeBudget | undefined;
+    if (hasTarget(o)) {
+      if (o.targetSpeedup !== undefined) throw new JobOptionError('--iterative takes --target-flops or --target-params; for a speed-up, prune once with --target-speedup (latency is measured on the pruned model)');
+      all ||= !layer && !layers?.length;
+      const target = budgetTargetOf(o);
+      budget = {
+        target, allocation: o.allocation,
+        // Step 1 may use the table of the input model; later steps measure the fine-tuned model again.
+        sensitivityFor: async (m, step) => (step === 1 && o.sensitivityFile ? readSensitivityFile(o.sensitivityFile) : measureSensitivityTable(m, config, o, data, log)),
+      };
+      log(`iterative: keep ${target.ratio} of the ${target.metric === 'flops' ? 'FLOPs' : 'parameters'} in ${steps} steps (${target.ratio}^(k/${steps}) after step k), allocation ${o.allocation ?? 'uniform'}, ${o.finetuneEpochs} fine-tuning epoch(s) per step`);
+    }
     const r = await iterativePrune(model, config, {
-      ...rankingOptions(o), amount: o.amount, amounts, all, layer, layers,
+      ...rankingOptions(o), amount: o.amount, amounts, all, layer, layers, budget,
       steps, finetuneEpochs: o.finetuneEpochs, maxMapDrop: o.maxMapDrop, metric: o.metric,
       trainSet: data.train, valSet: data.val, valGroundTruth: data.gt, inputSize: o.imgSize, evalLimit: o.limit,
       settings: { batchSize: o.batch, lr0: o.lr0, lrMin: o.lr0, maxBatchesPerEpoch: o.maxBatches, augment: o.augment },

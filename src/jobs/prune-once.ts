@@ -9,6 +9,7 @@ import { applyPlan, checkExactness, formatPlan, planPruning } from '../prune/ind
 import { JobError } from './errors.ts';
 import { modelOrigin, openModel } from './open-model.ts';
 import { amountsOf, rankingOptions, scopeOptions, type PruneJobOptions } from './prune-options.ts';
+import { budgetJson, formatBudgetJob, hasTarget, planBudgetJob, writeAmounts, type BudgetJobResult } from './prune-budget.ts';
 import { formatPruneSummary, formatWidthChanges, summaryJson, type VerifyResult } from './prune-summary.ts';
 
 /** Largest side of the verification input: big enough to reach every layer, small enough to be quick. */
@@ -20,11 +21,27 @@ export async function pruneOnce(o: PruneJobOptions): Promise<void> {
   const loaded = await openModel(o);
   const { model, config } = loaded;
   const inputSize = o.imgSize ?? config.inputSize;
-  const amounts = await amountsOf(o);
-  const plan = planPruning(model, { ...scopeOptions(o, amounts), ...rankingOptions(o), inputSize });
+  let budget: BudgetJobResult | undefined;
+  let plan;
+  if (hasTarget(o)) {
+    budget = await planBudgetJob(model, config, o, inputSize, (l) => console.error(l));
+    plan = budget.plan;
+  } else {
+    plan = planPruning(model, { ...scopeOptions(o, await amountsOf(o)), ...rankingOptions(o), inputSize });
+  }
   if (!o.json) console.log(formatPlan(plan));
+  if (budget) {
+    if (!o.json) console.log(formatBudgetJob(budget));
+    const file = o.amountsOut ?? (o.dryRun ? undefined : `${o.out!.replace(/[\\/]+$/, '')}.amounts.json`);
+    if (file) {
+      await writeAmounts(file, budget.amounts, o.force);
+      if (!o.json) console.log(`Budget: wrote the per-group amounts to ${file} (reusable with --amounts)`);
+    } else if (!o.json) {
+      console.log('Budget: per-group amounts not written (give --amounts-out <file.json>)');
+    }
+  }
   if (o.dryRun) {
-    if (o.json) console.log(JSON.stringify(summaryJson(plan, convWidthsOf(model), undefined)));
+    if (o.json) console.log(JSON.stringify({ ...summaryJson(plan, convWidthsOf(model), undefined), ...budgetJson(budget) }));
     else console.log(formatPruneSummary(plan, { dryRun: true }));
     model.dispose();
     return;
@@ -48,7 +65,7 @@ export async function pruneOnce(o: PruneJobOptions): Promise<void> {
       source: { kind: 'pruned', from: modelOrigin(o) },
       overwrite: o.force,
     });
-    if (o.json) console.log(JSON.stringify(summaryJson(plan, convWidthsOf(model), verify)));
+    if (o.json) console.log(JSON.stringify({ ...summaryJson(plan, convWidthsOf(model), verify), ...budgetJson(budget) }));
     else console.log(`${formatWidthChanges(convWidthsOf(model), convWidthsOf(pruned))}\n${formatPruneSummary(plan, { verify, saved: o.out })}`);
   } finally {
     model.dispose();

@@ -8,7 +8,7 @@ import type { Dataset } from '../data/types.ts';
 import type { CocoGroundTruth } from '../eval/coco-types.ts';
 import { splitGroundTruth } from '../eval/open-split.ts';
 import type { Yolov4Config } from '../model/config.ts';
-import type { GroupReduction, Importance, PlanOptions, RankingOptions, Strategy } from '../prune/index.ts';
+import type { Allocation, GroupReduction, Importance, PlanOptions, RankingOptions, Strategy } from '../prune/index.ts';
 import { JobError, JobOptionError } from './errors.ts';
 import type { ModelSource } from './open-model.ts';
 
@@ -20,6 +20,11 @@ export interface PruneJobOptions extends ModelSource {
   layer?: string; layers?: string[]; all: boolean; amount?: number;
   /** JSON file of per-pattern amounts. */
   amounts?: string;
+  // Or a budget (prune-budget.ts): keep a fraction of the FLOPs or parameters, or run S times faster.
+  targetFlops?: number; targetParams?: number; targetSpeedup?: number;
+  allocation?: Allocation; sensitivityFile?: string;
+  /** Where to write the per-group amounts a budget chose (default: <out>.amounts.json beside the checkpoint). */
+  amountsOut?: string;
   // How to rank.
   strategy: Strategy; importance: Importance; roundTo: number; minChannels: number; exclude?: string[];
   groupReduction: GroupReduction; pruneHeadInputs: boolean; seed: number;

@@ -166,6 +166,16 @@ export function planPruning(model: tf.LayersModel, opts: PlanOptions): PrunePlan
   return plan;
 }
 
+/**
+ * The prunable groups a scope selects (layer, layers, all or the keys of amounts), in topological
+ * order, with the same names, errors and exclusions as planPruning; amounts are not needed.
+ */
+export function groupsInScope(model: tf.LayersModel, opts: PlanOptions): PruneGroup[] {
+  const graph = opts.graph ?? buildDependencyGraph(model, { passThrough: opts.passThrough });
+  const groups = findGroups(graph, { exclude: opts.exclude, includeUnprunable: true, pruneOutputInputs: opts.pruneOutputInputs });
+  return resolveScope(graph, groups, { ...opts, amount: opts.amount ?? 0 }).selected.map((s) => s.group);
+}
+
 function checkAmount(what: string, v: number | undefined) {
   if (v === undefined) return;
   if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new PruneOptionError(`${what} must be a number in [0, 1], got ${JSON.stringify(v)}`);
