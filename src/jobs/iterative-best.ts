@@ -1,6 +1,6 @@
 /** The `best` step of an iterative pruning run (the rule is in iterative.ts' file comment) and its checkpoint copy. */
 import { copyCheckpoint } from '../io/checkpoint.ts';
-import type { IterativeResult, StepRecord } from './iterative.ts';
+import type { IterativeResult, StepRecord } from './iterative-types.ts';
 
 /** Applies the `best` rule (see the file comment) and copies the chosen step's checkpoint to `dir` when it changed. */
 export async function chooseBest(records: StepRecord[], maxDrop: number, metric: 'AP50' | 'AP', dir: string, previous: IterativeResult['best']): Promise<IterativeResult['best']> {

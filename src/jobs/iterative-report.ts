@@ -1,5 +1,5 @@
 /** The iterative pruning's outputs (iterative.ts computes them): steps.csv, the two plots and the steps table. */
-import type { StepRecord } from './iterative.ts';
+import type { StepRecord } from './iterative-types.ts';
 import { writeLinePlotPng } from '../util/line-plot.ts';
 
 const CSV_HEADER = 'step,amount,cumulative,params,flops,params_ratio,flops_ratio,AP50_pruned,AP_pruned,AP50,AP,drop,finetune_loss,seconds,checkpoint';

@@ -31,132 +31,27 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import type { Dataset } from '../data/types.ts';
-import type { CocoGroundTruth } from '../eval/coco-types.ts';
 import { evaluateModelOnDataset } from '../eval/evaluate-model.ts';
 import { removeCheckpoint, saveCheckpoint, type PruneHistoryRecord } from '../io/checkpoint.ts';
 import { checkOutputFolder, ITERATIVE_FOLDER } from '../io/output-folder.ts';
 import type { Yolov4Config } from '../model/config.ts';
 import {
-  applyPlan, countFlops, countParams, formatBudget, planPruning, planToBudget, type Allocation, type BudgetTarget, type PrunePlan,
-  type RankingOptions, type SensitivityTable,
+  applyPlan, countFlops, countParams, formatBudget, planPruning, planToBudget, type PrunePlan, type RankingOptions,
 } from '../prune/index.ts';
-import { DEFAULT_FINETUNE_SETTINGS, resolveTrainSettings, type TrainSettings } from '../train/settings.ts';
-import { trainModel, type TrainHooks } from '../train/trainer.ts';
+import { DEFAULT_FINETUNE_SETTINGS, resolveTrainSettings } from '../train/settings.ts';
+import { trainModel } from '../train/trainer.ts';
 import { chooseBest } from './iterative-best.ts';
 import { plotSteps, stepsCsv } from './iterative-report.ts';
 import { JobError, JobOptionError } from './errors.ts';
 
-// The outputs (steps.csv, plots, table) are in iterative-report.ts.
+// The outputs (steps.csv, plots, table) are in iterative-report.ts, the option and result types in
+// iterative-types.ts.
 export { stepsCsv } from './iterative-report.ts';
-
-export interface IterativeHooks {
-  log?: (line: string) => void;
-  onStepStart?: (step: number, steps: number, stepAmount: number) => void;
-  onStepEnd?: (record: StepRecord) => void;
-  /** Progress of each evaluation (baseline, after pruning, after fine-tuning). */
-  onEvalProgress?: (done: number, total: number, what: string) => void;
-  /** Passed to trainModel for every fine-tuning (progress bars, Ctrl-C via shouldStop). */
-  train?: TrainHooks;
-}
-
-export interface IterativeOptions extends RankingOptions {
-  /** Target fraction of each group's channels removed after all steps, in (0, 1). */
-  amount?: number;
-  /** Per-pattern targets (globs; the last matching key wins), as planPruning's `amounts`. */
-  amounts?: Record<string, number>;
-  /**
-   * Instead of amounts, a budget reached over the steps: after step k the network keeps
-   * target.ratio^(k/steps) of the ORIGINAL model's FLOPs or parameters, allocated (prune/budget.ts)
-   * on the current, fine-tuned model; each step's amounts go to step-<k>/amounts.json.
-   */
-  budget?: IterativeBudget;
-  /** Scope, as planPruning: every prunable group, one conv, or globs. */
-  all?: boolean;
-  layer?: string;
-  layers?: string[];
-  /** Number of prune + fine-tune steps (>= 1). */
-  steps: number;
-  /** Fine-tuning epochs per step (0: prune and evaluate only). */
-  finetuneEpochs: number;
-  /** Stop after a step whose metric is more than this below the unpruned baseline (e.g. 0.05). */
-  maxMapDrop?: number;
-  metric?: 'AP50' | 'AP';
-  /** Fine-tuning data (needed when finetuneEpochs > 0) and evaluation data. */
-  trainSet?: Dataset;
-  valSet: Dataset;
-  valGroundTruth?: CocoGroundTruth;
-  /** Overrides of the fine-tune settings (DEFAULT_FINETUNE_SETTINGS); `epochs` is finetuneEpochs. */
-  settings?: Partial<TrainSettings>;
-  /** Input size of evaluation, training and the FLOPs (default the config's). */
-  inputSize?: number;
-  /** Evaluate on the first n val images only. */
-  evalLimit?: number;
-  evalBatchSize?: number;
-  /** Also evaluate right after pruning, before fine-tuning (default true). */
-  evalBeforeFinetune?: boolean;
-  /** Keep the trainer's own `last`/`best` checkpoints in step-<k>/finetune (default false: only its results.csv/png). */
-  keepFinetuneCheckpoints?: boolean;
-  /** New or empty, or (with `force`) an earlier run's folder holding nothing else (output-folder.ts). */
-  outDir: string;
-  force?: boolean;
-  /** Pruning history of the input model, carried into every checkpoint. */
-  pruning?: PruneHistoryRecord[];
-  /** Where the input model came from (stored in the checkpoints' source). */
-  from?: string;
-  hooks?: IterativeHooks;
-}
-
-export interface IterativeBudget {
-  target: BudgetTarget;
-  allocation?: Allocation;
-  /** The sensitivity table of the current model at each step (the `sensitivity` allocation). */
-  sensitivityFor?: (model: tf.LayersModel, step: number) => Promise<SensitivityTable>;
-}
+export type { IterativeBudget, IterativeHooks, IterativeOptions, IterativeResult, StepRecord } from './iterative-types.ts';
+import type { IterativeOptions, IterativeResult, StepRecord } from './iterative-types.ts';
 
 /** Fraction of the original cost kept after step `step` of `steps`: the budget compounds like the amounts. */
 export const budgetAfterStep = (ratio: number, step: number, steps: number) => Math.pow(ratio, step / steps);
-
-export interface StepRecord {
-  /** 0 = the unpruned baseline. */
-  step: number;
-  /** Amount pruned at this step (a_step; 0 for the baseline, NaN with per-pattern amounts only). */
-  amount: number;
-  /** Nominal fraction removed so far: 1 - (1 - a_step)^step. */
-  cumulative: number;
-  params: number;
-  flops: number;
-  paramsRatio: number;
-  flopsRatio: number;
-  /** Right after pruning, before fine-tuning (NaN when not measured). */
-  AP50Pruned: number;
-  APPruned: number;
-  /** After fine-tuning. */
-  AP50: number;
-  AP: number;
-  /** Baseline metric - this step's metric (after fine-tuning). */
-  drop: number;
-  /** Mean training loss of the last fine-tuning epoch (NaN without fine-tuning). */
-  finetuneLoss: number;
-  checkpoint: string;
-  seconds: number;
-}
-
-export interface IterativeResult {
-  target: number | Record<string, number> | BudgetTarget;
-  stepAmount: number | Record<string, number>;
-  steps: number;
-  finetuneEpochs: number;
-  metric: 'AP50' | 'AP';
-  maxMapDrop: number | null;
-  baseline: StepRecord;
-  records: StepRecord[];
-  stopped: 'completed' | 'max-map-drop' | 'interrupted';
-  stopReason: string;
-  best: { step: number; checkpoint: string; reason: string } | null;
-  files: { csv: string; json: string; plot: string; sizePlot: string };
-  seconds: number;
-}
 
 /** Per-step amount a with (1 - a)^steps = 1 - target. */
 export function stepAmount(target: number, steps: number): number {
