@@ -150,4 +150,13 @@ testIf(have, 'webgpu: a checkpoint saved from the GPU loads back to the same out
   back.dispose();
 }, why, { requiredInCi: true });
 
+testIf(have && typeof probe !== 'string' && probe.fallback, "auto refuses a CPU fallback adapter (SwiftShader) and says why, then runs wasm", async () => {
+  const r = await selectBackend('auto', { quiet: true });
+  assert.is(r.name, 'wasm');
+  const skip = r.skipped.find((s) => s.candidate === 'webgpu');
+  assert.ok(skip, 'webgpu is listed as skipped');
+  assert.match(skip!.reason, /only a CPU adapter \(.*swiftshader.*CPU fallback adapter\)/i);
+  await tf.setBackend(startBackend);
+}, why || 'the adapter here is a real GPU', { requiredInCi: true });
+
 test.run();
