@@ -4,7 +4,7 @@
  * --warmup steps, and images/s.
  *
  *   node --import tsx scripts/bench-train-step.ts [--width 0.125] [--depth 0.1] [--input 128] [--batch 8]
- *        [--min-channels 8] [--optimizer adam|sgd] [--steps 20] [--backend auto] [--threads N]
+ *        [--min-channels 8] [--optimizer adam|sgd] [--steps 20] [--backend(s) auto|webgpu|...] [--threads N]
  */
 import * as os from 'node:os';
 import yargs from 'yargs';
@@ -30,7 +30,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('optimizer', { choices: ['adam', 'sgd'] as const, default: 'adam' as const })
   .option('steps', { type: 'number', default: 20, describe: 'timed steps' })
   .option('warmup', { type: 'number', default: 4, describe: 'untimed steps first' })
-  .option('backend', { type: 'string', default: 'auto', describe: 'auto | tensorflow | wasm | cpu' })
+  .option('backend', { type: 'string', alias: 'backends', default: 'auto', describe: 'auto | tensorflow | wasm | cpu | webgpu' })
   .option('threads', { type: 'number', describe: 'wasm threads (default: the backend\'s)' })
   .strict()
   .help()
