@@ -137,7 +137,9 @@ testIf(have, 'webgpu: a checkpoint saved from the GPU loads back to the same out
   // Weights computed on the GPU (not just uploaded): one SGD-like update.
   for (const w of model.trainableWeights) {
     const v = w.read() as tf.Variable;
-    v.assign(tf.tidy(() => tf.add(v, tf.mul(tf.onesLike(v), 0.01))));
+    const next = tf.tidy(() => tf.add(v, tf.mul(tf.onesLike(v), 0.01)));
+    v.assign(next);
+    next.dispose();
   }
   const before = await readAll(model.predict(x) as tf.Tensor[]);
   const dir = path.join(work, 'ckpt');
@@ -158,5 +160,49 @@ testIf(have && typeof probe !== 'string' && probe.fallback, "auto refuses a CPU 
   assert.match(skip!.reason, /only a CPU adapter \(.*swiftshader.*CPU fallback adapter\)/i);
   await tf.setBackend(startBackend);
 }, why || 'the adapter here is a real GPU', { requiredInCi: true });
+
+testIf(have, 'webgpu: memory stays flat over 10 predict calls and 5 training steps after warm-up', async () => {
+  // SwiftShader is slow: 10 + 5 iterations (not 200 + 50) keep this test near 20 s.
+  await on('webgpu', () => undefined);
+  const mem = () => {
+    const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
+    return { tensors: m.numTensors, gpuBytes: m.numBytesInGPU ?? 0 };
+  };
+  const small = resolveConfig({ ...config, inputSize: 32 });
+  const model = buildYolov4(small);
+  const x = tf.randomUniform([1, 32, 32, 3], 0, 1, 'float32', 3);
+  const predict = async () => {
+    const ys = model.predict(x) as tf.Tensor[];
+    await readAll(ys);
+    tf.dispose(ys);
+  };
+  await predict();
+  const before = mem();
+  for (let i = 0; i < 10; i++) await predict();
+  assert.equal(mem(), before, 'predict leaked');
+
+  const net = gradientNet();
+  const xs = tf.randomUniform([1, SIZE, SIZE, 3], 0, 1, 'float32', 13);
+  const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);
+  const losses: number[] = [];
+  const step = async () => {
+    const { value, grads } = tf.variableGrads(() => yoloLoss(net.apply(xs, { training: true }) as tf.Tensor[], targets.slice(0, 1), lossOpts).total, vars);
+    for (const v of vars) {
+      const next = tf.tidy(() => tf.sub(v, tf.mul(grads[v.name], 0.05)));
+      v.assign(next);
+      next.dispose();
+    }
+    losses.push((await value.data())[0]);
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  await step();
+  const beforeTrain = mem();
+  for (let i = 0; i < 5; i++) await step();
+  assert.equal(mem(), beforeTrain, 'training steps leaked');
+  assert.ok(losses[losses.length - 1] < losses[0], `loss ${losses[0]} -> ${losses[losses.length - 1]}`);
+  tf.dispose([x, xs]);
+  model.dispose();
+  net.dispose();
+}, why, { requiredInCi: true });
 
 test.run();
