@@ -46,3 +46,30 @@ export function patchWebgpuSyncReads(backend: tf.KernelBackend = tf.backend()): 
   };
   b.syncReadPatched = true;
 }
+
+/** Backends that cannot read GPU-computed data synchronously. */
+const NO_SYNC_READS = new Set(['webgpu']);
+
+/**
+ * Runs `fn`, a one-time model transform that reads weights synchronously (BatchNorm folding, pruning
+ * surgery and its exactness check), on the cpu backend when the active backend cannot read
+ * synchronously; elsewhere runs it as is. Tensors it makes live on cpu and move to the active backend
+ * on first use; the weights it reads move the other way (readable: they came from the CPU).
+ */
+export function withSyncReads<T>(fn: () => T): T {
+  const active = tf.getBackend();
+  if (!NO_SYNC_READS.has(active)) return fn();
+  switchNow('cpu');
+  try {
+    return fn();
+  } finally {
+    switchNow(active);
+  }
+}
+
+/** tf.setBackend switches before its first await when the backend is already initialized. */
+function switchNow(name: string): void {
+  if (!tf.findBackend(name)) throw new BackendError(`backend '${name}' is not initialized, cannot switch to it synchronously`);
+  void tf.setBackend(name);
+  if (tf.getBackend() !== name) throw new BackendError(`could not switch to backend '${name}' synchronously`);
+}

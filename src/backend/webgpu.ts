@@ -138,6 +138,8 @@ export async function activateWebgpu(importModule: ImportModule): Promise<Adapte
         '(a different @tensorflow/tfjs copy?)');
     }
   }
+  // withSyncReads (webgpu-sync-read.ts) switches to cpu synchronously, which needs it initialized.
+  if (!tf.findBackend('cpu')) await tf.setBackend('cpu');
   const ok = await tf.setBackend('webgpu').catch(() => false);
   if (!ok) {
     // Leave no half-initialized highest-priority backend behind for tfjs to fall back to.

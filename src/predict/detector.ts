@@ -7,6 +7,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Yolov4Config } from '../model/config.ts';
 import { loadWeights } from '../io/load-weights.ts';
 import { foldBatchNorm } from '../speed/fold-bn.ts';
+import { withSyncReads } from '../backend/webgpu-sync-read.ts';
 import { decodeOptionsFromConfig, type DecodeOptions } from './decode.ts';
 import { inferenceDefaults } from './defaults.ts';
 import { detectBatch, type Predictor } from './detect.ts';
@@ -103,7 +104,7 @@ export class Detector<C extends DetectorConfig = DetectorConfig> {
     try {
       predictor = runtime === 'onnx'
         ? await OnnxPredictor.create(loaded.model, loaded.config, { inputSize: checkedInputSize(options.inputSize ?? loaded.config.inputSize), threads: options.threads })
-        : foldBatchNorm(loaded.model);
+        : withSyncReads(() => foldBatchNorm(loaded.model));
     } finally {
       if (typeof weights === 'string') loaded.model.dispose();
     }
