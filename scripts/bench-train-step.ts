@@ -58,7 +58,7 @@ const lossOpts = { anchors: config.anchors, anchorMask: config.anchorMask, numCl
 const times: number[] = [];
 for (let i = 0; i < argv.warmup + argv.steps; i++) {
   const t = performance.now();
-  trainStep(model, vars, optimizer, images, targets, lossOpts, 1e-3, 0, input);
+  await trainStep(model, vars, optimizer, images, targets, lossOpts, 1e-3, 0, input);
   if (i >= argv.warmup) times.push(performance.now() - t);
 }
 times.sort((a, b) => a - b);

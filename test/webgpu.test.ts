@@ -12,6 +12,8 @@ import { selectBackend } from '../src/backend/select.ts';
 import { buildYolov4 } from '../src/model/yolov4.ts';
 import { resolveConfig } from '../src/model/config.ts';
 import { yoloLoss } from '../src/train/loss.ts';
+import { trainStep } from '../src/train/train-step.ts';
+import { DEFAULT_OPTIMIZER, Optimizer } from '../src/train/optimizer.ts';
 import { Mish } from '../src/model/mish.ts';
 import { loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.ts';
 import { testIf } from './_needs.ts';
@@ -203,6 +205,29 @@ testIf(have, 'webgpu: memory stays flat over 10 predict calls and 5 training ste
   tf.dispose([x, xs]);
   model.dispose();
   net.dispose();
+}, why, { requiredInCi: true });
+
+testIf(have, 'webgpu: trainStep (loss read asynchronously, optimizer split on the GPU) updates weights as on cpu', async () => {
+  const run = async (backend: 'cpu' | 'webgpu') => {
+    await on(backend, () => undefined);
+    const net = gradientNet();
+    const w0 = await readAll(net.getWeights());
+    const vars = net.trainableWeights.map((w) => ({ name: w.originalName, variable: w.read() as tf.Variable }));
+    const opt = new Optimizer({ ...DEFAULT_OPTIMIZER, kind: 'sgd' }, (n) => n.endsWith('/kernel'));
+    const x = tf.randomUniform([1, SIZE, SIZE, 3], 0, 1, 'float32', 17);
+    const terms = await trainStep(net, vars, opt, x as tf.Tensor4D, targets.slice(0, 1), lossOpts, 0.05, 10, SIZE);
+    const w1 = await readAll(net.getWeights());
+    opt.dispose();
+    x.dispose();
+    net.dispose();
+    return { terms, updates: w1.map((w, i) => w.map((v, j) => v - w0[i][j])) };
+  };
+  // Same initial weights on both: gradientNet's initializers are seeded.
+  const ref = await run('cpu');
+  const got = await run('webgpu');
+  assert.ok(Math.abs(got.terms.total - ref.terms.total) < 1e-4 * ref.terms.total, `loss ${got.terms.total} vs ${ref.terms.total}`);
+  const d = relDiff(got.updates, ref.updates);
+  assert.ok(d < 1e-3, `weight updates differ by ${d} relative`);
 }, why, { requiredInCi: true });
 
 test.run();

@@ -50,6 +50,20 @@ export function patchWebgpuSyncReads(backend: tf.KernelBackend = tf.backend()): 
 /** Backends that cannot read GPU-computed data synchronously. */
 const NO_SYNC_READS = new Set(['webgpu']);
 
+/** False where GPU-computed data cannot be read synchronously (webgpu under Node). */
+export function canReadSync(backendName: string = tf.getBackend()): boolean {
+  return !NO_SYNC_READS.has(backendName);
+}
+
+/**
+ * Makes `tensors` readable synchronously on the active backend: on webgpu their values are read
+ * once (tfjs then keeps them on the CPU); elsewhere nothing happens.
+ */
+export async function cacheForSyncReads(tensors: tf.Tensor[]): Promise<void> {
+  if (canReadSync()) return;
+  await Promise.all(tensors.map((t) => t.data()));
+}
+
 /**
  * Runs `fn`, a one-time model transform that reads weights synchronously (BatchNorm folding, pruning
  * surgery and its exactness check), on the cpu backend when the active backend cannot read
