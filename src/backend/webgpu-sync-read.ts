@@ -87,3 +87,18 @@ function switchNow(name: string): void {
   void tf.setBackend(name);
   if (tf.getBackend() !== name) throw new BackendError(`could not switch to backend '${name}' synchronously`);
 }
+
+/**
+ * Runs the async job `fn` (no heavy compute, many synchronous reads: exports) on the cpu backend when
+ * the active backend cannot read synchronously, then switches back; elsewhere runs it as is.
+ */
+export async function onCpuWithoutSyncReads<T>(fn: () => Promise<T>): Promise<T> {
+  const active = tf.getBackend();
+  if (canReadSync(active)) return fn();
+  await tf.setBackend('cpu');
+  try {
+    return await fn();
+  } finally {
+    await tf.setBackend(active);
+  }
+}

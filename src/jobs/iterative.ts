@@ -28,6 +28,7 @@
  *   steps are candidates, never the unpruned input.
  * The input model is not modified or disposed; every model made here is disposed.
  */
+import { cacheForSyncReads, withSyncReads } from '../backend/webgpu-sync-read.ts';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
@@ -220,12 +221,14 @@ export async function iterativePrune(model: tf.LayersModel, config: Yolov4Config
     for (let step = 1; step <= o.steps; step++) {
       const ts = performance.now();
       o.hooks?.onStepStart?.(step, o.steps, a);
-      const plan = planPruning(current, {
+      // Weights fine-tuned on a GPU become readable for pruning's sync reads (webgpu-sync-read.ts).
+      await cacheForSyncReads(current.weights.map((w) => w.read()));
+      const plan = withSyncReads(() => planPruning(current, {
         all: o.all, layer: o.layer, layers: o.layers, amount: o.amount !== undefined ? a : 0, amounts: perPattern,
         strategy: o.strategy, importance: o.importance, groupReduction: o.groupReduction, roundTo: o.roundTo, minChannels: o.minChannels,
         exclude: o.exclude, pruneOutputInputs: o.pruneOutputInputs, seed: o.seed, inputSize,
-      });
-      const { model: pruned, history: h } = applyPlan(current, plan);
+      }));
+      const { model: pruned, history: h } = withSyncReads(() => applyPlan(current, plan));
       if (current !== model) current.dispose();
       current = pruned;
       history = [...history, ...h];
