@@ -3,6 +3,7 @@
 import './_backend.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -228,6 +229,21 @@ testIf(have, 'webgpu: trainStep (loss read asynchronously, optimizer split on th
   assert.ok(Math.abs(got.terms.total - ref.terms.total) < 1e-4 * ref.terms.total, `loss ${got.terms.total} vs ${ref.terms.total}`);
   const d = relDiff(got.updates, ref.updates);
   assert.ok(d < 1e-3, `weight updates differ by ${d} relative`);
+}, why, { requiredInCi: true });
+
+testIf(have, 'webgpu: yolo4 prune --verify on a tiny checkpoint runs and verifies on webgpu', async () => {
+  await on('cpu', () => undefined);
+  const model = buildYolov4(config);
+  const ckpt = path.join(work, 'tiny');
+  await saveCheckpoint(ckpt, model, config);
+  model.dispose();
+  const r = spawnSync(process.execPath, ['bin/yolo4.js', 'prune', '--weights', ckpt, '--all', '--amount', '0.25', '--out', path.join(work, 'pruned'), '--json'],
+    { encoding: 'utf8', env: { ...process.env, YOLO4_BACKEND: 'webgpu' } });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /backend: webgpu \(Dawn, /);
+  const summary = JSON.parse(r.stdout);
+  assert.ok(summary.paramsAfter < summary.paramsBefore);
+  assert.ok(summary.verifyMaxAbsDiff < 1e-4, `verify ${summary.verifyMaxAbsDiff}`);
 }, why, { requiredInCi: true });
 
 test.run();
