@@ -9,6 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { BackendError } from './errors.ts';
 import { patchWebgpuSyncReads } from './webgpu-sync-read.ts';
+import { registerWebgpuKernels } from './webgpu-kernels.ts';
 
 /** Debian's chromium installs SwiftShader's Vulkan driver here. */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -148,6 +149,7 @@ export async function activateWebgpu(importModule: ImportModule): Promise<Adapte
   }
   await tf.ready();
   patchWebgpuSyncReads(tf.backend());
+  registerWebgpuKernels();
   return dawn!.adapter;
 }
 
