@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { probeAdapter } from '../src/backend/webgpu.ts';
+import { probeAdapter, webgpuErrors } from '../src/backend/webgpu.ts';
 import { selectBackend } from '../src/backend/select.ts';
 import { buildYolov4 } from '../src/model/yolov4.ts';
 import { resolveConfig } from '../src/model/config.ts';
@@ -261,6 +261,11 @@ testIf(have, 'webgpu: yolo4 prune --verify on a tiny checkpoint runs and verifie
   const summary = JSON.parse(r.stdout);
   assert.ok(summary.paramsAfter < summary.paramsBefore);
   assert.ok(summary.verifyMaxAbsDiff < 1e-4, `verify ${summary.verifyMaxAbsDiff}`);
+}, why, { requiredInCi: true });
+
+testIf(have, 'webgpu: the device reported no validation or memory error during these tests', async () => {
+  await new Promise((resolve) => setTimeout(resolve, 50)); // errors arrive as events
+  assert.equal([...webgpuErrors()], []);
 }, why, { requiredInCi: true });
 
 test.run();

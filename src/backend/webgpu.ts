@@ -150,7 +150,28 @@ export async function activateWebgpu(importModule: ImportModule): Promise<Adapte
   await tf.ready();
   patchWebgpuSyncReads(tf.backend());
   registerWebgpuKernels();
+  watchDeviceErrors(tf.backend());
   return dawn!.adapter;
+}
+
+/** GPU errors reported so far (validation, out of memory), oldest first; see watchDeviceErrors. */
+const deviceErrors: string[] = [];
+export function webgpuErrors(): readonly string[] {
+  return deviceErrors;
+}
+
+/**
+ * WebGPU reports a failed pipeline or dispatch asynchronously as an event, not as an exception, and
+ * the results of that dispatch are garbage: collect them so tests (and callers) can check for none.
+ */
+function watchDeviceErrors(backend: tf.KernelBackend): void {
+  const device = (backend as unknown as { device?: { addEventListener?: (t: string, f: (e: unknown) => void) => void; watched?: boolean } }).device;
+  if (!device?.addEventListener || device.watched) return;
+  device.addEventListener('uncapturederror', (e: unknown) => {
+    const err = (e as { error?: { message?: string } }).error;
+    deviceErrors.push(String(err?.message ?? e).split('\n')[0]);
+  });
+  device.watched = true;
 }
 
 function loadFailure(pkg: string, err: unknown): string {
