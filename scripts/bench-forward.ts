@@ -2,7 +2,7 @@
  * Forward latency of YOLOv4 (full 80-class at 416, and the small config) on each available backend:
  * median of N runs after one warm-up, plus peak RSS. A benchmark, not a test.
  *
- *   npx tsx scripts/bench-forward.ts [--runs 5] [--backends wasm,cpu] [--slow]
+ *   npx tsx scripts/bench-forward.ts [--runs 5] [--backends wasm,cpu,webgpu] [--slow]
  *
  * The full model on the pure-JS cpu backend takes minutes per forward; it runs only with --slow.
  */

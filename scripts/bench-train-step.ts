@@ -4,7 +4,7 @@
  * --warmup steps, and images/s.
  *
  *   node --import tsx scripts/bench-train-step.ts [--width 0.125] [--depth 0.1] [--input 128] [--batch 8]
- *        [--min-channels 8] [--optimizer adam|sgd] [--steps 20] [--backend auto] [--threads N]
+ *        [--min-channels 8] [--optimizer adam|sgd] [--steps 20] [--backend(s) auto|webgpu|...] [--threads N]
  */
 import * as os from 'node:os';
 import yargs from 'yargs';
@@ -30,7 +30,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('optimizer', { choices: ['adam', 'sgd'] as const, default: 'adam' as const })
   .option('steps', { type: 'number', default: 20, describe: 'timed steps' })
   .option('warmup', { type: 'number', default: 4, describe: 'untimed steps first' })
-  .option('backend', { type: 'string', default: 'auto', describe: 'auto | tensorflow | wasm | cpu' })
+  .option('backend', { type: 'string', alias: 'backends', default: 'auto', describe: 'auto | tensorflow | wasm | cpu | webgpu' })
   .option('threads', { type: 'number', describe: 'wasm threads (default: the backend\'s)' })
   .strict()
   .help()
@@ -58,7 +58,7 @@ const lossOpts = { anchors: config.anchors, anchorMask: config.anchorMask, numCl
 const times: number[] = [];
 for (let i = 0; i < argv.warmup + argv.steps; i++) {
   const t = performance.now();
-  trainStep(model, vars, optimizer, images, targets, lossOpts, 1e-3, 0, input);
+  await trainStep(model, vars, optimizer, images, targets, lossOpts, 1e-3, 0, input);
   if (i >= argv.warmup) times.push(performance.now() - t);
 }
 times.sort((a, b) => a - b);

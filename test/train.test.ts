@@ -101,10 +101,10 @@ test('a training step keeps memory flat and the loss falls when overfitting one 
   const vars = model.trainableWeights.map((w) => ({ name: w.originalName, variable: w.read() as tf.Variable }));
   const opt = new Optimizer({ ...DEFAULT_OPTIMIZER, kind: 'adam', beta1: 0.9 }, (n) => n.endsWith('/kernel'));
   const lossOpts = { anchors: config.anchors, anchorMask: config.anchorMask, numClasses: 3, inputSize: [64, 64] as [number, number] };
-  const first = trainStep(model, vars, opt, batch.images, batch.targets, lossOpts, 1e-3, 0, 64).total;
+  const first = (await trainStep(model, vars, opt, batch.images, batch.targets, lossOpts, 1e-3, 0, 64)).total;
   const before = tf.memory().numTensors;
   let last = first;
-  for (let i = 0; i < 20; i++) last = trainStep(model, vars, opt, batch.images, batch.targets, lossOpts, 5e-3, 10, 64).total;
+  for (let i = 0; i < 20; i++) last = (await trainStep(model, vars, opt, batch.images, batch.targets, lossOpts, 5e-3, 10, 64)).total;
   assert.is(tf.memory().numTensors, before, 'tensors leaked by training steps');
   assert.ok(last < 0.7 * first, `loss ${first} -> ${last}`);
   batch.images.dispose();
@@ -132,15 +132,15 @@ test('subdivisions: two micro-batches of [A] give exactly the update of one batc
   const a = heads();
   const b = heads();
   const w0 = a.getWeights().map((w) => Array.from(w.dataSync()));
-  const step = (m: tf.LayersModel, k: number) => {
+  const step = async (m: tf.LayersModel, k: number) => {
     const vars = m.trainableWeights.map((w) => ({ name: w.originalName, variable: w.read() as tf.Variable }));
     const opt = new Optimizer({ ...DEFAULT_OPTIMIZER }, (n) => n.endsWith('/kernel'));
-    const r = trainStep(m, vars, opt, images, targets, lossOpts, 0.05, 0, 64, k);
+    const r = await trainStep(m, vars, opt, images, targets, lossOpts, 0.05, 0, 64, k);
     opt.dispose();
     return r.total;
   };
-  const la = step(a, 1);
-  const lb = step(b, 2);
+  const la = await step(a, 1);
+  const lb = await step(b, 2);
   assert.ok(Math.abs(la - lb) < 1e-5 * Math.abs(la), `${la} vs ${lb}`);
   const wa = weightsOf(a);
   const wb = weightsOf(b);

@@ -1,21 +1,24 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerTrainingKernels } from './training-kernels.ts';
-import { Yolo4Error } from '../util/errors.ts';
+import { BackendError } from './errors.ts';
+import { activateWebgpu, describeAdapter, probeAdapter } from './webgpu.ts';
 
 /**
  * Picks the fastest TensorFlow.js backend that loads here and says which one runs and why.
- * Order for 'auto': tfjs-node-gpu (CUDA), tfjs-node (libtensorflow on CPU), wasm (XNNPACK, one
- * thread under Node), cpu (pure JS, ~10-20x slower than wasm for YOLOv4). The native packages are
- * optionalDependencies whose install downloads libtensorflow, so they are often absent.
+ * Order for 'auto': tfjs-node-gpu (CUDA), webgpu (Dawn on Vulkan, webgpu.ts) when its adapter is a
+ * real GPU, tfjs-node (libtensorflow on CPU), wasm (XNNPACK), cpu (pure JS, ~10-20x slower than
+ * wasm for YOLOv4). The native packages are optionalDependencies whose install downloads
+ * libtensorflow, so they are often absent; webgpu on a CPU adapter (SwiftShader) runs only when
+ * asked for by name, being far slower than wasm.
  */
 
-export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu'];
 
 export interface BackendResult {
-  /** tf.getBackend() after selection: 'tensorflow', 'wasm' or 'cpu'. */
+  /** tf.getBackend() after selection: 'tensorflow', 'webgpu', 'wasm' or 'cpu'. */
   name: string;
-  /** What runs, e.g. 'tfjs-node-gpu, CUDA' or 'SIMD, 1 thread'. */
+  /** What runs, e.g. 'tfjs-node-gpu, CUDA', 'SIMD, 1 thread' or the WebGPU adapter. */
   detail: string;
   /** Candidates tried before this one and why each did not run. */
   skipped: { candidate: string; reason: string }[];
@@ -30,9 +33,7 @@ export interface SelectOptions {
   importModule?: (specifier: string) => Promise<unknown>;
 }
 
-export class BackendError extends Yolo4Error {
-  override name = 'BackendError';
-}
+export { BackendError };
 
 const NATIVE = [
   { pkg: '@tensorflow/tfjs-node-gpu', short: 'tfjs-node-gpu' },
@@ -85,8 +86,15 @@ export async function selectBackend(choice?: BackendChoice, opts: SelectOptions 
   const skipped: BackendResult['skipped'] = [];
   let result: BackendResult | undefined;
 
+  if (wanted === 'webgpu') {
+    const adapter = await activateWebgpu(importModule);
+    result = { name: tf.getBackend(), detail: webgpuDetail(adapter), skipped };
+  }
+
   if (wanted === 'auto' || wanted === 'tensorflow') {
     for (const { pkg, short } of NATIVE) {
+      if (wanted === 'auto' && short === 'tfjs-node') result = await tryWebgpu(importModule, skipped);
+      if (result !== undefined) break;
       const reason = await loadNative(pkg, importModule);
       if (reason === null) {
         result = { name: await activate('tensorflow'), detail: nativeDetail(short), skipped };
@@ -128,6 +136,31 @@ export async function selectBackend(choice?: BackendChoice, opts: SelectOptions 
 export function describeBackend(r: BackendResult): string {
   const why = r.skipped.map((s) => `${s.candidate}: ${s.reason}`).join('; ');
   return `backend: ${r.name} (${r.detail})${why ? ` — ${why}` : ''}`;
+}
+
+/** For 'auto': webgpu when its adapter is a real GPU, else undefined with the reason in `skipped`. */
+async function tryWebgpu(importModule: (s: string) => Promise<unknown>, skipped: BackendResult['skipped']):
+    Promise<BackendResult | undefined> {
+  const probed = await probeAdapter(importModule);
+  if (typeof probed === 'string') {
+    skipped.push({ candidate: 'webgpu', reason: probed });
+    return undefined;
+  }
+  if (probed.fallback) {
+    skipped.push({ candidate: 'webgpu', reason: `only a CPU adapter (${describeAdapter(probed)}), slower than wasm; --backend webgpu runs it anyway` });
+    return undefined;
+  }
+  try {
+    const adapter = await activateWebgpu(importModule);
+    return { name: tf.getBackend(), detail: webgpuDetail(adapter), skipped };
+  } catch (err) {
+    skipped.push({ candidate: 'webgpu', reason: firstLine(err) });
+    return undefined;
+  }
+}
+
+function webgpuDetail(adapter: Parameters<typeof describeAdapter>[0]): string {
+  return `Dawn, ${describeAdapter(adapter)}`;
 }
 
 /** null when the package loaded and registered its 'tensorflow' backend, else why not. */

@@ -3,13 +3,13 @@ import type { Argv } from 'yargs';
 import type { BackendChoice } from '../backend/select.ts';
 import { defaultThreads } from '../speed/wasm-threads.ts';
 
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu'] as const;
 
 export function withBackend<T>(y: Argv<T>) {
   return y.option('backend', {
     choices: BACKENDS,
     default: (process.env.YOLO4_BACKEND as BackendChoice | undefined) ?? 'auto',
-    describe: 'compute backend: auto tries tfjs-node-gpu, tfjs-node, wasm, cpu in that order (env YOLO4_BACKEND)',
+    describe: 'compute backend: auto tries tfjs-node-gpu, webgpu (a real GPU only), tfjs-node, wasm, cpu in that order; webgpu runs tfjs on Dawn/Vulkan, SwiftShader too when named (env YOLO4_BACKEND)',
     global: true,
   }).option('threads', {
     type: 'number',

@@ -4,6 +4,7 @@
  * fine-tune on tinycoco train -> eval -> predict with drawn boxes. Every stage uses the same library
  * calls as the CLI verbs.
  */
+import { withSyncReads } from '../backend/webgpu-sync-read.ts';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { loadDatasetConfig, openDataset } from '../data/dataset-config.ts';
@@ -74,8 +75,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoStage[]> {
   stages.push(await measure('imported', model, config, val, gt));
 
   o.log(`3/6 pruning every prunable group by ${o.amount} (${o.strategy}, L1 norm of the filters)`);
-  const plan = planPruning(model, { all: true, amount: o.amount, strategy: o.strategy, inputSize: config.inputSize });
-  const { model: pruned, history } = applyPlan(model, plan);
+  const plan = withSyncReads(() => planPruning(model, { all: true, amount: o.amount, strategy: o.strategy, inputSize: config.inputSize }));
+  const { model: pruned, history } = withSyncReads(() => applyPlan(model, plan));
   await saveCheckpoint(path.join(o.outDir, 'pruned'), pruned, config, { pruning: history, source: { kind: 'demo', from: DEMO_MODEL.cfg } });
   stages.push(await measure(`pruned ${o.amount}`, pruned, config, val, gt));
 

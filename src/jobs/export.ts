@@ -11,6 +11,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import '../model/darknet-layers.ts'; // custom layers of darknet checkpoints
+import { onCpuWithoutSyncReads } from '../backend/webgpu-sync-read.ts';
 import { loadWeights } from '../io/load-weights.ts';
 import { darknetExportPrefix, writeDarknetExport } from '../io/darknet-export-target.ts';
 import { exportOnnx } from '../io/onnx/index.ts';
@@ -42,26 +43,31 @@ const fmtBytes = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
 export async function exportModel(o: ExportOptions): Promise<string> {
   if (o.format === 'tfjs') await checkOutputFolder(o.out, TFJS_EXPORT_FOLDER, { force: o.force }); // before loading
   const { model, config } = await loadWeights(o.weights);
+  // Exports only copy and reshape weights, reading them synchronously: on webgpu that runs on cpu.
   try {
-    if (o.format === 'darknet') {
-      const out = await writeDarknetExport(model, config, o.out, { force: o.force });
-      return `darknet model -> ${out.cfgPath}, ${out.weightsPath}, ${out.namesPath}`;
-    }
-    if (o.format === 'pth') {
-      const file = await fileIn(o.out, config.name || model.name, '.pth');
-      const out = await exportTorchYolov4(model, config, file, { whole: o.whole, force: o.force });
-      return `PyTorch ${out.kind === 'module' ? 'whole model (torch.save(model))' : 'state dict'} -> ${out.path} (${fmtBytes(out.bytes)})`;
-    }
-    if (o.format === 'onnx') {
-      const file = await fileIn(o.out, config.name || model.name, '.onnx');
-      const out = await exportOnnx(model, config, file, { force: o.force, ...(o.opset !== undefined ? { opset: o.opset } : {}) });
-      return `ONNX (opset ${out.opset}, input "${out.input.name}" [N, 3, H, W]) -> ${out.path} (${fmtBytes(out.bytes)})`;
-    }
-    await exportTfjs(model, config, o.out, { force: o.force });
-    return `tfjs layers model -> ${path.join(o.out, 'model.json')} (see README.md there)`;
+    return await onCpuWithoutSyncReads(() => writeExport(o, model, config));
   } finally {
     model.dispose();
   }
+}
+
+async function writeExport(o: ExportOptions, model: tf.LayersModel, config: Yolov4Config): Promise<string> {
+  if (o.format === 'darknet') {
+    const out = await writeDarknetExport(model, config, o.out, { force: o.force });
+    return `darknet model -> ${out.cfgPath}, ${out.weightsPath}, ${out.namesPath}`;
+  }
+  if (o.format === 'pth') {
+    const file = await fileIn(o.out, config.name || model.name, '.pth');
+    const out = await exportTorchYolov4(model, config, file, { whole: o.whole, force: o.force });
+    return `PyTorch ${out.kind === 'module' ? 'whole model (torch.save(model))' : 'state dict'} -> ${out.path} (${fmtBytes(out.bytes)})`;
+  }
+  if (o.format === 'onnx') {
+    const file = await fileIn(o.out, config.name || model.name, '.onnx');
+    const out = await exportOnnx(model, config, file, { force: o.force, ...(o.opset !== undefined ? { opset: o.opset } : {}) });
+    return `ONNX (opset ${out.opset}, input "${out.input.name}" [N, 3, H, W]) -> ${out.path} (${fmtBytes(out.bytes)})`;
+  }
+  await exportTfjs(model, config, o.out, { force: o.force });
+  return `tfjs layers model -> ${path.join(o.out, 'model.json')} (see README.md there)`;
 }
 
 /** `out` itself, or `<out>/<name><ext>` when `out` is a directory or ends with "/". */

@@ -28,6 +28,7 @@
  *   steps are candidates, never the unpruned input.
  * The input model is not modified or disposed; every model made here is disposed.
  */
+import { cacheForSyncReads, withSyncReads } from '../backend/webgpu-sync-read.ts';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
@@ -135,6 +136,8 @@ export async function iterativePrune(model: tf.LayersModel, config: Yolov4Config
     for (let step = 1; step <= o.steps; step++) {
       const ts = performance.now();
       o.hooks?.onStepStart?.(step, o.steps, a);
+      // Weights fine-tuned on a GPU become readable for pruning's sync reads (webgpu-sync-read.ts).
+      await cacheForSyncReads(current.weights.map((w) => w.read()));
       const ranking: RankingOptions = {
         strategy: o.strategy, importance: o.importance, groupReduction: o.groupReduction, roundTo: o.roundTo, minChannels: o.minChannels,
         exclude: o.exclude, pruneOutputInputs: o.pruneOutputInputs, seed: o.seed,
@@ -142,19 +145,22 @@ export async function iterativePrune(model: tf.LayersModel, config: Yolov4Config
       let plan: PrunePlan;
       if (o.budget) {
         const { metric: costMetric, ratio } = o.budget.target;
-        const r = planToBudget(current, {
-          all: o.all, layer: o.layer, layers: o.layers, ...ranking, inputSize, allocation: o.budget.allocation,
+        const sensitivity = o.budget.allocation === 'sensitivity' ? await o.budget.sensitivityFor?.(current, step) : undefined;
+        const allocation = o.budget.allocation;
+        const r = withSyncReads(() => planToBudget(current, {
+          all: o.all, layer: o.layer, layers: o.layers, ...ranking, inputSize, allocation,
           target: { metric: costMetric, ratio: budgetAfterStep(ratio, step, o.steps) }, reference: costMetric === 'flops' ? flops0 : params0,
-          sensitivity: o.budget.allocation === 'sensitivity' ? await o.budget.sensitivityFor?.(current, step) : undefined,
-        });
+          sensitivity,
+        }));
         plan = r.plan;
         for (const line of formatBudget(r).split('\n')) log(`step ${step}/${o.steps}: ${line}`);
         await fs.mkdir(path.join(o.outDir, `step-${step}`), { recursive: true });
         await fs.writeFile(path.join(o.outDir, `step-${step}`, 'amounts.json'), `${JSON.stringify(r.amounts, null, 1)}\n`);
       } else {
-        plan = planPruning(current, { all: o.all, layer: o.layer, layers: o.layers, amount: o.amount !== undefined ? a : 0, amounts: perPattern, ...ranking, inputSize });
+        plan = withSyncReads(() => planPruning(current, { all: o.all, layer: o.layer, layers: o.layers, amount: o.amount !== undefined ? a : 0, amounts: perPattern, ...ranking, inputSize }));
       }
-      const { model: pruned, history: h } = applyPlan(current, plan);
+      const finalPlan = plan;
+      const { model: pruned, history: h } = withSyncReads(() => applyPlan(current, finalPlan));
       if (current !== model) current.dispose();
       current = pruned;
       history = [...history, ...h];

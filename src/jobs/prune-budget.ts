@@ -12,6 +12,7 @@ import {
 } from '../prune/index.ts';
 import { JobError, JobOptionError } from './errors.ts';
 import { measureLatency } from './prune-latency.ts';
+import { withSyncReads } from '../backend/webgpu-sync-read.ts';
 import { openPruneData, parseRatios, rankingOptions, type PruneData, type PruneJobOptions } from './prune-options.ts';
 import { analyzeSensitivity, type SensitivityResult } from './sensitivity.ts';
 
@@ -100,14 +101,14 @@ export async function planBudgetJob(
   measure: (m: tf.LayersModel, size: number) => Promise<number> = measureLatency,
 ): Promise<BudgetJobResult> {
   const base = await budgetOptions(model, config, o, inputSize, log);
-  if (o.targetSpeedup === undefined) return planToBudget(model, { ...base, target: budgetTargetOf(o) });
+  if (o.targetSpeedup === undefined) return withSyncReads(() => planToBudget(model, { ...base, target: budgetTargetOf(o) }));
   const want = o.targetSpeedup;
   const before = await measure(model, inputSize);
   log(`latency before: ${before.toFixed(1)} ms at ${inputSize}x${inputSize} (BN folded)`);
   let ratio = 1 / want;
   for (let round = 1; round <= SPEEDUP_ROUNDS; round++) {
-    const r = planToBudget(model, { ...base, target: { metric: 'flops', ratio } });
-    const { model: pruned } = applyPlan(model, r.plan);
+    const r = withSyncReads(() => planToBudget(model, { ...base, target: { metric: 'flops', ratio } }));
+    const { model: pruned } = withSyncReads(() => applyPlan(model, r.plan));
     const after = await measure(pruned, inputSize).finally(() => pruned.dispose());
     const got = before / after;
     log(`speed-up round ${round}: FLOPs ${r.reached.toFixed(4)} -> ${after.toFixed(1)} ms, speed-up ${got.toFixed(3)} (target ${want})`);

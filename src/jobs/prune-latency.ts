@@ -6,11 +6,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { predictHeads } from '../predict/detect.ts';
 import { foldBatchNorm } from '../speed/fold-bn.ts';
+import { withSyncReads } from '../backend/webgpu-sync-read.ts';
 
 export async function measureLatency(model: tf.LayersModel, size: number, o: { runs?: number; warmup?: number } = {}): Promise<number> {
   const runs = o.runs ?? 7;
   const warmup = o.warmup ?? 2;
-  const folded = foldBatchNorm(model);
+  const folded = withSyncReads(() => foldBatchNorm(model));
   const x = tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 0) as tf.Tensor4D;
   const times: number[] = [];
   try {

@@ -3,6 +3,7 @@
  * pruned model equals the original with the removed channels silenced, save it, print the summary.
  */
 import * as tf from '@tensorflow/tfjs';
+import { withSyncReads } from '../backend/webgpu-sync-read.ts';
 import { checkOutputTarget, saveCheckpoint } from '../io/checkpoint.ts';
 import { convWidthsOf } from '../model/yolov4.ts';
 import { applyPlan, checkExactness, formatPlan, planPruning } from '../prune/index.ts';
@@ -27,7 +28,8 @@ export async function pruneOnce(o: PruneJobOptions): Promise<void> {
     budget = await planBudgetJob(model, config, o, inputSize, (l) => console.error(l));
     plan = budget.plan;
   } else {
-    plan = planPruning(model, { ...scopeOptions(o, await amountsOf(o)), ...rankingOptions(o), inputSize });
+    const amounts = await amountsOf(o);
+    plan = withSyncReads(() => planPruning(model, { ...scopeOptions(o, amounts), ...rankingOptions(o), inputSize }));
   }
   if (!o.json) console.log(formatPlan(plan));
   if (budget) {
@@ -46,13 +48,13 @@ export async function pruneOnce(o: PruneJobOptions): Promise<void> {
     model.dispose();
     return;
   }
-  const { model: pruned, history } = applyPlan(model, plan);
+  const { model: pruned, history } = withSyncReads(() => applyPlan(model, plan));
   try {
     let verify: VerifyResult | undefined;
     if (o.verify) {
       const size = Math.min(inputSize, VERIFY_MAX_SIZE);
       const x = tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 1);
-      const d = checkExactness(model, plan, x, pruned);
+      const d = withSyncReads(() => checkExactness(model, plan, x, pruned));
       x.dispose();
       verify = { size, ...d, ok: d.maxAbsDiff <= 1e-3 * Math.max(1, d.maxAbs) };
       if (!verify.ok) {

@@ -19,6 +19,7 @@
  * ratio) the row is the baseline's, marked `removed: 0`, and nothing is evaluated. Every model made
  * here is disposed: the tensor count is the same after the call as before.
  */
+import { withSyncReads } from '../backend/webgpu-sync-read.ts';
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/types.ts';
 import type { CocoGroundTruth } from '../eval/coco-types.ts';
@@ -149,16 +150,19 @@ export async function analyzeSensitivity(model: tf.LayersModel, config: Yolov4Co
     const reference = forward(model, x);
     evaluate = async (m) => {
       const y = forward(m, x);
-      const change = tf.tidy(() => {
+      const sums = tf.tidy(() => {
         let num = tf.scalar(0);
         let den = tf.scalar(0);
         y.forEach((t, i) => {
           num = num.add(tf.sum(tf.square(t.sub(reference[i]))));
           den = den.add(tf.sum(tf.square(reference[i])));
         });
-        return Math.sqrt(num.dataSync()[0]) / Math.max(Math.sqrt(den.dataSync()[0]), 1e-12);
+        return [num, den];
       });
-      tf.dispose(y);
+      // Read with data(): webgpu under Node cannot read GPU data synchronously.
+      const [num, den] = await Promise.all(sums.map((t) => t.data()));
+      const change = Math.sqrt(num[0]) / Math.max(Math.sqrt(den[0]), 1e-12);
+      tf.dispose([...y, ...sums]);
       return { AP50: NaN, AP: NaN, outputChange: change };
     };
     dispose = () => tf.dispose([x, ...reference]);
@@ -181,16 +185,16 @@ export async function analyzeSensitivity(model: tf.LayersModel, config: Yolov4Co
     for (const g of groups) {
       for (const ratio of ratios) {
         const ts = performance.now();
-        const plan = planPruning(model, {
+        const plan = withSyncReads(() => planPruning(model, {
           layer: g.root, amount: ratio, graph, strategy, importance, groupReduction: opts.groupReduction, roundTo: opts.roundTo, minChannels: opts.minChannels,
           exclude: opts.exclude, pruneOutputInputs: opts.pruneOutputInputs, seed: opts.seed, inputSize,
-        });
+        }));
         const removed = plan.groups[0]?.remove.length ?? 0;
         let row: SensitivityRow;
         if (removed === 0) {
           row = { ...baseline, group: g.root, n: g.n, ratio, removed: 0, seconds: 0 };
         } else {
-          const { model: pruned } = applyPlan(model, plan);
+          const { model: pruned } = withSyncReads(() => applyPlan(model, plan));
           try {
             const m = await evaluate(pruned);
             row = {

@@ -7,6 +7,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Yolov4Config } from '../model/config.ts';
 import { loadWeights } from '../io/load-weights.ts';
 import { foldBatchNorm } from '../speed/fold-bn.ts';
+import { cacheForSyncReads, withSyncReads } from '../backend/webgpu-sync-read.ts';
 import { decodeOptionsFromConfig, type DecodeOptions } from './decode.ts';
 import { inferenceDefaults } from './defaults.ts';
 import { detectBatch, type Predictor } from './detect.ts';
@@ -101,9 +102,11 @@ export class Detector<C extends DetectorConfig = DetectorConfig> {
     const loaded = typeof weights === 'string' ? await loadWeights(weights) : weights;
     let predictor: Predictor & { dispose(): void };
     try {
+      // Weights computed on a GPU (a model in training) become readable for the fold's sync reads.
+      if (runtime !== 'onnx') await cacheForSyncReads(loaded.model.weights.map((w) => w.read()));
       predictor = runtime === 'onnx'
         ? await OnnxPredictor.create(loaded.model, loaded.config, { inputSize: checkedInputSize(options.inputSize ?? loaded.config.inputSize), threads: options.threads })
-        : foldBatchNorm(loaded.model);
+        : withSyncReads(() => foldBatchNorm(loaded.model));
     } finally {
       if (typeof weights === 'string') loaded.model.dispose();
     }

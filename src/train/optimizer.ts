@@ -5,6 +5,7 @@
  * conv kernels in the reference recipe.
  */
 import * as tf from '@tensorflow/tfjs';
+import { canReadSync } from '../backend/webgpu-sync-read.ts';
 import { TrainStateMismatchError } from './errors.ts';
 
 export interface OptimizerOptions {
@@ -49,7 +50,14 @@ export class Optimizer {
     const offsets = sizes.map(((sum) => (n: number) => (sum += n) - n)(0));
     // Cut in JS: on wasm, SplitV and Slice each cost ~1 ms per piece here (they read the whole
     // vector), while one read plus a new tensor per variable costs microseconds.
+    // webgpu under Node cannot read GPU data synchronously: there the pieces are cut on the GPU.
+    const onGpu = !canReadSync();
     const scatter = (vector: tf.Tensor, targets: tf.Variable[]) => {
+      if (onGpu) {
+        const pieces = tf.split(vector, sizes);
+        targets.forEach((t, i) => t.assign(tf.reshape(pieces[i], t.shape)));
+        return;
+      }
       const values = vector.dataSync() as Float32Array;
       targets.forEach((t, i) => t.assign(tf.tensor(values.slice(offsets[i], offsets[i] + sizes[i]), t.shape, 'float32')));
     };
@@ -148,8 +156,10 @@ export class Optimizer {
 }
 
 /** Scales gradients so their global L2 norm is at most maxNorm; returns the norm before clipping. */
-export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: number } {
-  const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+export async function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): Promise<{ grads: Record<string, tf.Tensor>; norm: number }> {
+  const normT = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))));
+  const norm = (await normT.data())[0];
+  normT.dispose();
   if (!(norm > maxNorm)) return { grads, norm };
   const scale = maxNorm / (norm + 1e-6);
   const out: Record<string, tf.Tensor> = {};

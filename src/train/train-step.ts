@@ -10,9 +10,10 @@ import { clipByGlobalNorm, type Optimizer } from './optimizer.ts';
  * One optimizer step; returns the loss terms as numbers. With `subdivisions` k > 1 the batch runs
  * as k micro-batches whose gradients are averaged before the one update (darknet's subdivisions):
  * the same step in 1/k of the activation memory, BatchNorm seeing micro-batch statistics.
- * Every tensor made here is disposed.
+ * Every tensor made here is disposed. Async because the loss values are read with data(): webgpu
+ * under Node cannot read GPU data synchronously.
  */
-export function trainStep(
+export async function trainStep(
   model: tf.LayersModel,
   vars: { name: string; variable: tf.Variable }[],
   optimizer: Optimizer,
@@ -23,7 +24,7 @@ export function trainStep(
   clipGradNorm: number,
   size: number,
   subdivisions = 1,
-): { total: number; box: number; obj: number; cls: number } {
+): Promise<{ total: number; box: number; obj: number; cls: number }> {
   const n = images.shape[0];
   const k = Math.max(1, Math.min(subdivisions, n));
   const per = Math.ceil(n / k);
@@ -41,7 +42,7 @@ export function trainStep(
       parts = [tf.keep(l.box), tf.keep(l.obj), tf.keep(l.cls)];
       return l.total;
     }, vars.map((v) => v.variable));
-    const [total, box, obj, cls] = [value, ...parts].map((t) => t.dataSync()[0]);
+    const [total, box, obj, cls] = (await Promise.all([value, ...parts].map((t) => t.data()))).map((d) => d[0]);
     totals.total += weight * total;
     totals.box += weight * box;
     totals.obj += weight * obj;
@@ -60,7 +61,7 @@ export function trainStep(
     sums = next;
   }
   let g: Record<string, tf.Tensor> = sums;
-  if (clipGradNorm > 0) g = clipByGlobalNorm(sums, clipGradNorm).grads;
+  if (clipGradNorm > 0) g = (await clipByGlobalNorm(sums, clipGradNorm)).grads;
   optimizer.apply(vars.filter((v) => g[v.variable.name]).map((v) => ({ ...v, grad: g[v.variable.name] })), lr);
   tf.dispose(Object.values(g));
   return totals;

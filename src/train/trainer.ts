@@ -130,7 +130,7 @@ export async function trainModel(run: TrainRun): Promise<TrainResult> {
       }
       lr = learningRateAt(schedule, state.step);
       const size = s.multiScale ? pickScale(s.inputSize, s.seed, state.step) : s.inputSize;
-      const terms = trainStep(model, vars, optimizer, batch.images, batch.targets, { ...lossOpts, inputSize: [size, size] }, lr, s.clipGradNorm, size, s.subdivisions);
+      const terms = await trainStep(model, vars, optimizer, batch.images, batch.targets, { ...lossOpts, inputSize: [size, size] }, lr, s.clipGradNorm, size, s.subdivisions);
       batch.images.dispose();
       ema?.update();
       state.step += 1;

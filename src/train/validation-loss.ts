@@ -14,7 +14,9 @@ export async function validationLoss(model: tf.LayersModel, valSet: Dataset, los
       batch.images.dispose();
       break;
     }
-    const l = tf.tidy(() => yoloLoss(model.predict(batch.images) as tf.Tensor[], batch.targets, lossOpts).total.dataSync()[0]);
+    const lossT = tf.tidy(() => yoloLoss(model.predict(batch.images) as tf.Tensor[], batch.targets, lossOpts).total);
+    const l = (await lossT.data())[0];
+    lossT.dispose();
     batch.images.dispose();
     sum += l;
     n += 1;
