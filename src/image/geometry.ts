@@ -9,7 +9,9 @@
  * 'resize' stretches the image over the whole canvas (darknet / OpenCV DNN).
  */
 
-export type ResizeMode = 'letterbox' | 'resize';
+// The mode is part of a model's config (model/config.ts chooses it per architecture).
+export type { ResizeMode } from '../model/config.ts';
+import type { ResizeMode } from '../model/config.ts';
 
 /** Where a resized image goes on a canvas. */
 export interface Placement {

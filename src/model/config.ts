@@ -7,9 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { yolov4ConvLayout } from './layout.ts';
 import { COCO_CLASS_NAMES } from './coco-names.ts';
-import type { ResizeMode } from '../image/geometry.ts';
 import { Yolo4Error } from '../util/errors.ts';
 
+
+/** How an image becomes the network's input: letterboxed (aspect kept, padded) or stretched ('resize', darknet / OpenCV DNN). */
+export type ResizeMode = 'letterbox' | 'resize';
 export type Anchor = [number, number];
 
 /** What a user may write. Everything is optional; missing fields take the standard YOLOv4 values. */
