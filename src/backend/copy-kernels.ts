@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { builtinKernel } from './builtin-kernels.ts';
 import { KernelInputError } from './errors.ts';
+import type { WasmBackendInternals as WasmHeapBackend } from './wasm-internals.ts';
 
 /**
  * Slice, SplitV and Reverse for the wasm backend as block copies on the wasm heap.
@@ -16,11 +17,6 @@ import { KernelInputError } from './errors.ts';
 
 type HeapArray = Float32Array | Int32Array | Uint8Array;
 
-/** The slice of tfjs-backend-wasm's BackendWasm these kernels use. */
-interface WasmHeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): HeapArray;
-}
 
 /** Row-major strides of every axis (tfjs's computeStrides leaves out the last, which is 1). */
 function stridesOf(shape: readonly number[]): number[] {

@@ -8,14 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
+import { wasmInternals } from './wasm-internals.ts';
 
-/** The parts of tfjs-backend-wasm's BackendWasm used here (not in its public typings). */
-interface WasmHeapBackend {
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: object, force?: boolean): boolean;
-  wasm?: { wasmMemory?: WebAssembly.Memory };
-}
 
 export interface SharedHeap {
   memory: WebAssembly.Memory;
@@ -30,10 +24,9 @@ export interface SharedHeap {
 
 /** The backend's shared heap, or null where there is none (see above). */
 export function sharedHeap(backend: unknown): SharedHeap | null {
-  const b = backend as Partial<WasmHeapBackend>;
-  const memory = b.wasm?.wasmMemory;
-  if (!b.dataIdMap || !b.makeOutput || !b.disposeData || !memory || !(memory.buffer instanceof SharedArrayBuffer)) return null;
-  const heap = b as WasmHeapBackend;
+  const heap = wasmInternals(backend);
+  const memory = heap?.wasm?.wasmMemory;
+  if (!heap || !memory || !(memory.buffer instanceof SharedArrayBuffer)) return null;
   return {
     memory,
     offsetOf: (info) => heap.dataIdMap.get(info.dataId)!.memoryOffset,

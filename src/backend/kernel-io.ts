@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { KernelInputError } from './errors.ts';
+import { wasmInternals } from './wasm-internals.ts';
 
 /**
  * Direct access to tensor values inside a kernel, for the two backends whose tensors live in host
@@ -13,11 +14,6 @@ export interface KernelIO {
   alloc(shape: number[]): { info: tf.TensorInfo; values: Float32Array };
 }
 
-interface WasmLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-}
-
 interface CpuLike {
   data: { get(dataId: tf.DataId): { values?: unknown } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
@@ -27,14 +23,14 @@ interface CpuLike {
 export const HOST_MEMORY_BACKENDS = ['wasm', 'cpu'] as const;
 
 export function kernelIO(backend: unknown): KernelIO {
-  const wasm = backend as unknown as Partial<WasmLike>;
-  if (typeof wasm.makeOutput === 'function' && typeof wasm.typedArrayFromHeap === 'function') {
-    const w = wasm as WasmLike;
+  const w = wasmInternals(backend);
+  if (w) {
+    // Float32 views: the kernels using kernelIO take float32 tensors only.
     return {
-      read: (info) => w.typedArrayFromHeap(info),
+      read: (info) => w.typedArrayFromHeap(info) as Float32Array,
       alloc: (shape) => {
         const info = w.makeOutput(shape, 'float32');
-        return { info, values: w.typedArrayFromHeap(info) };
+        return { info, values: w.typedArrayFromHeap(info) as Float32Array };
       },
     };
   }
