@@ -13,7 +13,8 @@ import {
 import { JobError, JobOptionError } from './errors.ts';
 import { measureLatency } from './prune-latency.ts';
 import { withSyncReads } from '../backend/webgpu-sync-read.ts';
-import { openPruneData, parseRatios, rankingOptions, type PruneData, type PruneJobOptions } from './prune-options.ts';
+import { isAmountsJson, openPruneData, parseRatios, rankingOptions, readOptionJson, type PruneData, type PruneJobOptions } from './prune-options.ts';
+import { writeFileAtomic } from '../util/atomic-file.ts';
 import { analyzeSensitivity, type SensitivityResult } from './sensitivity.ts';
 
 /** Whether the options ask for a budget instead of amounts. */
@@ -39,13 +40,8 @@ export function sensitivityTableOf(r: Pick<SensitivityResult, 'metric' | 'baseli
 
 /** A `sensitivity.json` written by `prune --sensitivity`. */
 export async function readSensitivityFile(file: string): Promise<SensitivityTable> {
-  const text = await fs.readFile(file, 'utf8').catch((e: Error) => { throw new JobOptionError(`cannot read --sensitivity-file "${file}": ${e.message}`); });
-  let json: Partial<SensitivityResult>;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new JobOptionError(`--sensitivity-file "${file}" is not valid JSON: ${(e as Error).message}`);
-  }
+  const json = (await readOptionJson(file, '--sensitivity-file')) as Partial<SensitivityResult>;
+  if (typeof json !== 'object' || json === null) throw new JobOptionError(`--sensitivity-file "${file}" is not a sensitivity.json written by \`yolo4 prune --sensitivity\``);
   const rowOk = (x: unknown) => typeof x === 'object' && x !== null && typeof (x as { group?: unknown }).group === 'string' &&
     ['n', 'ratio', 'flops', 'params'].every((k) => typeof (x as Record<string, unknown>)[k] === 'number');
   if ((json.metric !== 'map' && json.metric !== 'proxy') || !rowOk(json.baseline) || !Array.isArray(json.rows) || !json.rows.every(rowOk)) {
@@ -131,9 +127,17 @@ export function budgetJson(r: BudgetJobResult | undefined) {
   return { budget: { target: r.target, allocation: r.allocation, reference: r.reference, reached: r.reached, moved: r.moved, inScope: r.inScope, amounts: r.amounts, ...(r.speedup ? { speedup: r.speedup } : {}) } };
 }
 
-/** Writes the amounts as an `--amounts` file; an existing file is replaced only with --force. */
+/**
+ * Writes the amounts as an `--amounts` file, atomically. An existing file is replaced only with
+ * --force, and only when it is itself an amounts file (what this command writes): anything else is
+ * the user's and stays.
+ */
 export async function writeAmounts(file: string, amounts: GroupAmounts, force: boolean): Promise<void> {
-  const exists = await fs.lstat(file).then(() => true, () => false);
-  if (exists && !force) throw new JobOptionError(`"${file}" exists: add --force to overwrite it, or give another --amounts-out`);
-  await fs.writeFile(file, `${JSON.stringify(amounts, null, 1)}\n`);
+  const existing = await fs.lstat(file).catch(() => null);
+  if (existing) {
+    if (!force) throw new JobOptionError(`"${file}" exists: add --force to overwrite it, or give another --amounts-out`);
+    const ours = existing.isFile() && isAmountsJson(await readOptionJson(file, '--amounts-out').catch(() => null));
+    if (!ours) throw new JobOptionError(`"${file}" exists and is not an amounts file written by prune: not replacing it, even with --force; give another --amounts-out`);
+  }
+  await writeFileAtomic(file, [new TextEncoder().encode(`${JSON.stringify(amounts, null, 1)}\n`)]);
 }

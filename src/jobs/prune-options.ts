@@ -53,21 +53,33 @@ export function scopeOptions(o: PruneJobOptions, amounts: Record<string, number>
 }
 
 /** The `--amounts` file: an object of layer pattern -> amount. */
-export async function readAmounts(file: string): Promise<Record<string, number>> {
-  const text = await fs.readFile(file, 'utf8').catch((e: Error) => { throw new JobOptionError(`cannot read --amounts file "${file}": ${e.message}`); });
-  let json: unknown;
+/** Option files (--amounts, --sensitivity-file) are small: anything bigger is refused before it is read. */
+export const MAX_OPTION_FILE_BYTES = 16 * 1024 * 1024;
+
+/** The JSON in a regular file given by `flag`, read only after its size is checked. */
+export async function readOptionJson(file: string, flag: string): Promise<unknown> {
+  const st = await fs.stat(file).catch((e: Error) => { throw new JobOptionError(`cannot read ${flag} "${file}": ${e.message}`); });
+  if (!st.isFile()) throw new JobOptionError(`${flag} "${file}" is not a regular file`);
+  if (st.size > MAX_OPTION_FILE_BYTES) throw new JobOptionError(`${flag} "${file}" is ${st.size} bytes, more than the ${MAX_OPTION_FILE_BYTES} such a file can need`);
+  const text = await fs.readFile(file, 'utf8').catch((e: Error) => { throw new JobOptionError(`cannot read ${flag} "${file}": ${e.message}`); });
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
-    throw new JobOptionError(`--amounts file "${file}" is not valid JSON: ${(e as Error).message}`);
+    throw new JobOptionError(`${flag} "${file}" is not valid JSON: ${(e as Error).message}`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json) || Object.values(json).some((v) => typeof v !== 'number')) {
-    throw new JobOptionError(`--amounts file "${file}" must be an object of layer pattern -> amount (number)`);
-  }
-  return json as Record<string, number>;
 }
 
-/** The amounts file of the options, read (undefined without one). */
+/** Whether `json` has the shape of an --amounts file: an object of name/pattern -> number. */
+export function isAmountsJson(json: unknown): json is Record<string, number> {
+  return typeof json === 'object' && json !== null && !Array.isArray(json) && Object.values(json).every((v) => typeof v === 'number');
+}
+
+export async function readAmounts(file: string): Promise<Record<string, number>> {
+  const json = await readOptionJson(file, '--amounts file');
+  if (!isAmountsJson(json)) throw new JobOptionError(`--amounts file "${file}" must be an object of layer pattern -> amount (number)`);
+  return json;
+}
+
 export async function amountsOf(o: PruneJobOptions): Promise<Record<string, number> | undefined> {
   return o.amounts ? readAmounts(o.amounts) : undefined;
 }
