@@ -38,7 +38,15 @@ export function sharedHeap(backend: unknown): SharedHeap | null {
   };
 }
 
-const bytesByFile = new Map<string, Uint8Array<ArrayBuffer> | null>();
+const bytesByFile = new Map<string, Uint8Array<ArrayBuffer>>();
+
+/** The bytes of a module file, read once (for workers that instantiate it too: heap-threads.ts). */
+export function moduleBytes(file: URL): Uint8Array<ArrayBuffer> {
+  let bytes = bytesByFile.get(file.href);
+  if (bytes === undefined) bytesByFile.set(file.href, (bytes = new Uint8Array(readFileSync(file))));
+  return bytes;
+}
+
 const instances = new Map<string, WeakMap<WebAssembly.Memory, WebAssembly.Exports | null>>();
 
 /**
@@ -52,9 +60,8 @@ export function heapModule<T>(file: URL, memory: WebAssembly.Memory): T | null {
   let m = perMemory.get(memory);
   if (m === undefined) {
     try {
-      let bytes = bytesByFile.get(key);
-      if (bytes === undefined) bytesByFile.set(key, (bytes = new Uint8Array(readFileSync(file))));
-      m = bytes === null ? null : new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
+      const bytes = moduleBytes(file);
+      m = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
     } catch {
       m = null;
     }

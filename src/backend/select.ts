@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerTrainingKernels } from './training-kernels.ts';
+import { setHeapThreads } from './winograd-conv.ts';
 import { BackendError } from './errors.ts';
 import { activateWebgpu, describeAdapter, probeAdapter } from './webgpu.ts';
 
@@ -205,6 +206,7 @@ async function wasmDetail(importModule: (s: string) => Promise<unknown>): Promis
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT').catch(() => false);
   const mod = (await importModule('@tensorflow/tfjs-backend-wasm')) as { getThreadsCount?: () => number };
   const threads = mod.getThreadsCount?.() ?? 1;
+  setHeapThreads(threads); // our own wasm kernels use as many threads as tfjs's
   return `${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}`;
 }
 

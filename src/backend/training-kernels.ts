@@ -4,6 +4,7 @@ import { reverseKernel, sliceKernel, splitVKernel } from './copy-kernels.ts';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter.ts';
 import { conv2dBackpropInputKernel } from './conv2d-backprop-input.ts';
 import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from './depthwise-backprop.ts';
+import { conv2dKernel, fusedConv2dKernel } from './winograd-conv.ts';
 
 /**
  * Which gradient kernels we register per backend, and why (measured on tfjs 4.22.0, 2 cores,
@@ -14,6 +15,8 @@ import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from './d
  *   input and depthwise kernels beat ours there, so they stay.
  * - wasm's Slice, SplitV and Reverse copy element rows one at a time; ours copy merged blocks
  *   (copy-kernels.ts), same bits, 10-50x faster on training-sized tensors.
+ * - wasm's Conv2D and FusedConv2D: 3x3 stride-1 convs by Winograd on the threaded build
+ *   (winograd-conv.ts), every other conv to its own XNNPACK kernel.
  * The 'tensorflow' backend (tfjs-node) has native kernels for all of them.
  */
 const KERNELS: Record<string, Record<string, tf.KernelFunc>> = {
@@ -25,6 +28,8 @@ const KERNELS: Record<string, Record<string, tf.KernelFunc>> = {
     Slice: sliceKernel,
     SplitV: splitVKernel,
     Reverse: reverseKernel,
+    Conv2D: conv2dKernel,
+    FusedConv2D: fusedConv2dKernel,
   },
   cpu: {
     Conv2DBackpropFilter: conv2dBackpropFilterKernel,

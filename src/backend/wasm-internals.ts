@@ -8,7 +8,7 @@ export interface WasmBackendInternals {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   /** A view of a tensor's values in the heap (no copy); valid until the heap next grows. */
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined; has(dataId: object): boolean };
   disposeData(dataId: object, force?: boolean): boolean;
   /** Present in the threaded build, whose Memory is shared. */
   wasm?: { wasmMemory?: WebAssembly.Memory };
