@@ -1,6 +1,6 @@
 // 3x3 stride-1 convolution by Winograd F(2x2, 3x3) over float32 in an imported shared memory (the
 // tfjs wasm backend's heap, its threaded build). AssemblyScript source of
-// src/backend/winograd-kernel.wasm. Each output 2x2 tile comes from a 4x4 input tile:
+// src/backend/conv-kernel.wasm (entry wasm/conv.ts). Each output 2x2 tile comes from a 4x4 input tile:
 //   Y = A^T [ (G g G^T) (.) (B^T d B) ] A
 // so the 9 x 4 multiply-adds of a tile and channel pair become 16, done as 16 GEMMs over channels.
 // Every function takes a [begin, end) range of its outer loop, so threads can split the work.
@@ -13,6 +13,8 @@
 //   M  GEMM product [16][Tp][Np]
 //   y  output [N][H][W][Cout], bias added, then activation 0 linear, 1 relu, 2 leaky relu (alpha)
 // No data segment and no globals in memory: each function touches only the ranges it is given.
+
+import { activate, kernel4x8 } from './gemm-tile';
 
 // One tile's 16 values for up to 4 consecutive channels (lanes) to the packed V: consecutive k are
 // 4 floats (16 bytes) apart in a block.
@@ -134,32 +136,6 @@ export function filterTransform(w: usize, U: usize, C: i32, Cout: i32, Kp: i32, 
   }
 }
 
-// M[4 rows][8 columns] = A (packed [K][4]) * B (packed [K][8]); plain SIMD multiply and add (the
-// build tfjs uses has no fused multiply-add). 8 accumulators: on V8 x64 this 4x8 tile ran at 46
-// GFLOP/s on one core where 6x8 (12 accumulators, register spills) ran at 26.
-// @ts-ignore: decorator
-@inline
-function kernel4x8(a: usize, b: usize, m: usize, ldm: usize, K: i32): void {
-  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  for (let k = 0; k < K; k++) {
-    const b0 = v128.load(b), b1 = v128.load(b, 16);
-    let s = v128.load32_splat(a);
-    c00 = f32x4.add(c00, f32x4.mul(s, b0)); c01 = f32x4.add(c01, f32x4.mul(s, b1));
-    s = v128.load32_splat(a, 4);
-    c10 = f32x4.add(c10, f32x4.mul(s, b0)); c11 = f32x4.add(c11, f32x4.mul(s, b1));
-    s = v128.load32_splat(a, 8);
-    c20 = f32x4.add(c20, f32x4.mul(s, b0)); c21 = f32x4.add(c21, f32x4.mul(s, b1));
-    s = v128.load32_splat(a, 12);
-    c30 = f32x4.add(c30, f32x4.mul(s, b0)); c31 = f32x4.add(c31, f32x4.mul(s, b1));
-    a += 16;
-    b += 32;
-  }
-  v128.store(m, c00); v128.store(m, c01, 16); m += ldm;
-  v128.store(m, c10); v128.store(m, c11, 16); m += ldm;
-  v128.store(m, c20); v128.store(m, c21, 16); m += ldm;
-  v128.store(m, c30); v128.store(m, c31, 16);
-}
-
 /** The 16 GEMMs M[e] = V[e] U[e], as (plane, 8-column panel) jobs [j0, j1) of 16 * Np / 8. */
 export function gemm(V: usize, U: usize, M: usize, Tp: i32, Kp: i32, Np: i32, j0: i32, j1: i32): void {
   const panels = Np >> 3;
@@ -171,14 +147,6 @@ export function gemm(V: usize, U: usize, M: usize, Tp: i32, Kp: i32, Np: i32, j0
     const m0 = M + <usize>e * <usize>Tp * ldm + (<usize>p << 5);
     for (let r = 0; r < Tp; r += 4) kernel4x8(a0 + <usize>r * <usize>Kp * 4, b, m0 + <usize>r * ldm, ldm, Kp);
   }
-}
-
-// @ts-ignore: decorator
-@inline
-function activate(v: v128, act: i32, alpha: f32): v128 {
-  if (act == 1) return f32x4.max(v, f32x4.splat(0));
-  if (act == 2) return v128.bitselect(v, f32x4.mul(v, f32x4.splat(alpha)), f32x4.ge(v, f32x4.splat(0)));
-  return v;
 }
 
 // @ts-ignore: decorator

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerTrainingKernels } from './training-kernels.ts';
-import { setHeapThreads } from './winograd-conv.ts';
+import { setHeapThreads } from './conv-engine.ts';
 import { BackendError } from './errors.ts';
 import { activateWebgpu, describeAdapter, probeAdapter } from './webgpu.ts';
 

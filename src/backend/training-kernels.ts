@@ -4,7 +4,9 @@ import { reverseKernel, sliceKernel, splitVKernel } from './copy-kernels.ts';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter.ts';
 import { conv2dBackpropInputKernel } from './conv2d-backprop-input.ts';
 import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from './depthwise-backprop.ts';
-import { conv2dKernel, fusedConv2dKernel } from './winograd-conv.ts';
+import { convKernel } from './conv-engine.ts';
+import { directConv } from './direct-conv.ts';
+import { winogradConv } from './winograd-conv.ts';
 
 /**
  * Which gradient kernels we register per backend, and why (measured on tfjs 4.22.0, 2 cores,
@@ -15,8 +17,9 @@ import { conv2dKernel, fusedConv2dKernel } from './winograd-conv.ts';
  *   input and depthwise kernels beat ours there, so they stay.
  * - wasm's Slice, SplitV and Reverse copy element rows one at a time; ours copy merged blocks
  *   (copy-kernels.ts), same bits, 10-50x faster on training-sized tensors.
- * - wasm's Conv2D and FusedConv2D: 3x3 stride-1 convs by Winograd on the threaded build
- *   (winograd-conv.ts), every other conv to its own XNNPACK kernel.
+ * - wasm's Conv2D and FusedConv2D: on the threaded build, 3x3 stride-1 convs by Winograd and the
+ *   others as our own GEMM (conv-engine.ts), faster than XNNPACK's; the rest (dilated, prelu,
+ *   NCHW, few channels) to its own kernel.
  * The 'tensorflow' backend (tfjs-node) has native kernels for all of them.
  */
 const KERNELS: Record<string, Record<string, tf.KernelFunc>> = {
@@ -28,8 +31,8 @@ const KERNELS: Record<string, Record<string, tf.KernelFunc>> = {
     Slice: sliceKernel,
     SplitV: splitVKernel,
     Reverse: reverseKernel,
-    Conv2D: conv2dKernel,
-    FusedConv2D: fusedConv2dKernel,
+    Conv2D: convKernel('Conv2D', [winogradConv, directConv]),
+    FusedConv2D: convKernel('FusedConv2D', [winogradConv, directConv]),
   },
   cpu: {
     Conv2DBackpropFilter: conv2dBackpropFilterKernel,
