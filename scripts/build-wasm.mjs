@@ -4,8 +4,7 @@ import { execFileSync } from 'node:child_process';
 
 const modules = [
   ['wasm/batch-norm.ts', 'src/speed/batch-norm-kernel.wasm'],
-  ['wasm/mish.ts', 'src/model/mish-kernel.wasm'],
-  ['wasm/conv.ts', 'src/backend/conv-kernel.wasm'],
+  ['wasm/kernels.ts', 'src/backend/kernels.wasm'],
 ];
 const flags = ['-O3', '--runtime', 'stub', '--enable', 'simd', '--enable', 'threads', '--noAssert', '--use', 'abort=',
   '--importMemory', '--sharedMemory', '--initialMemory', '1', '--maximumMemory', '65536'];

@@ -1,5 +1,5 @@
 // Mish forward and its gradient over float32 arrays in place in an imported shared memory (the
-// tfjs wasm backend's heap, its threaded build). AssemblyScript source of src/model/mish-kernel.wasm.
+// tfjs wasm backend's heap, its threaded build); in src/backend/kernels.wasm via wasm/elementwise.ts.
 // No data segment and no globals in memory: each function touches only the ranges it is given.
 //
 // With e = exp(x) and n = e (e + 2): tanh(softplus(x)) = n / (n + 2), so mish(x) = x n / (n + 2),

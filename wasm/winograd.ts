@@ -1,6 +1,6 @@
 // 3x3 stride-1 convolution by Winograd F(2x2, 3x3) over float32 in an imported shared memory (the
 // tfjs wasm backend's heap, its threaded build). AssemblyScript source of
-// src/backend/conv-kernel.wasm (entry wasm/conv.ts). Each output 2x2 tile comes from a 4x4 input tile:
+// src/backend/kernels.wasm (entry wasm/kernels.ts). Each output 2x2 tile comes from a 4x4 input tile:
 //   Y = A^T [ (G g G^T) (.) (B^T d B) ] A
 // so the 9 x 4 multiply-adds of a tile and channel pair become 16, done as 16 GEMMs over channels.
 // Every function takes a [begin, end) range of its outer loop, so threads can split the work.

@@ -5,20 +5,28 @@
  * thread, the calling thread takes the first, and returns when all are done. Workers sleep in
  * Atomics.wait between calls (no spinning while tfjs's own threads work) and are unref'd, so they
  * never keep the process alive.
+ *
+ * A Node worker needs its parent's event loop to start: a parent that blocks in Atomics.wait for a
+ * worker still starting never sees it start. So a call is shared only with workers that have said
+ * they are ready (the others' shares go to the calling thread), and `ready()` lets an async caller
+ * (backend selection) wait for them once, before any kernel runs.
  */
 import { Worker } from 'node:worker_threads';
 import { KernelInputError } from './errors.ts';
 
 // Control block per worker (Int32): [0] call sequence (bumped to start; -1 = exit), [1] sequence
-// finished, [2] 1 if that call threw. Float64 from byte 16: [0] export index, [1] argument count, args.
+// finished, [2] 1 if that call threw, [3] 1 once the worker is ready. Float64 from byte 16: [0]
+// export index, [1] argument count, args.
 const CONTROL_BYTES = 16 + 8 * 34;
 
 const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
+const { workerData, parentPort } = require('node:worker_threads');
 const { memory, bytes, control, names } = workerData;
 const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
 const ctl = new Int32Array(control);
 const args = new Float64Array(control, 16);
+Atomics.store(ctl, 3, 1);
+parentPort.postMessage('ready');
 let seen = 0;
 for (;;) {
   Atomics.wait(ctl, 0, seen);
@@ -40,6 +48,8 @@ interface Helper {
   ctl: Int32Array;
   args: Float64Array;
   worker: Worker;
+  /** Settles when the worker is ready, or has failed to start (then it is never used). */
+  started: Promise<void>;
 }
 
 export class HeapThreads {
@@ -53,12 +63,25 @@ export class HeapThreads {
       const control = new SharedArrayBuffer(CONTROL_BYTES);
       const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, bytes, control, names: this.names } });
       worker.unref();
-      this.helpers.push({ ctl: new Int32Array(control), args: new Float64Array(control, 16), worker });
+      const started = new Promise<void>((resolve) => {
+        worker.once('message', () => resolve());
+        worker.once('error', () => resolve());
+        worker.once('exit', () => resolve());
+      });
+      this.helpers.push({ ctl: new Int32Array(control), args: new Float64Array(control, 16), worker, started });
     }
   }
 
   get threads(): number {
     return this.helpers.length + 1;
+  }
+
+  /** Resolves once every worker is ready or has failed to start (at most `timeoutMs`). */
+  async ready(timeoutMs = 10_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); });
+    await Promise.race([Promise.all(this.helpers.map((h) => h.started)), timeout]);
+    clearTimeout(timer);
   }
 
   /**
@@ -69,11 +92,12 @@ export class HeapThreads {
     const fn = this.exports[name] as (...a: number[]) => void;
     const index = this.names.indexOf(name);
     const units = Math.ceil(total / grain);
-    const parts = Math.min(this.threads, units);
+    const ready = this.helpers.filter((h) => Atomics.load(h.ctl, 3) === 1);
+    const parts = Math.min(ready.length + 1, units);
     const bound = (i: number) => Math.min(total, Math.round((units * i) / parts) * grain);
     const started: Helper[] = [];
     for (let i = 1; i < parts; i++) {
-      const h = this.helpers[i - 1];
+      const h = ready[i - 1];
       h.args[0] = index;
       h.args[1] = args.length + 2;
       h.args.set(args, 2);
@@ -87,7 +111,9 @@ export class HeapThreads {
     let failed = false;
     for (const h of started) {
       const seq = Atomics.load(h.ctl, 0);
-      while (Atomics.load(h.ctl, 1) !== seq) Atomics.wait(h.ctl, 1, Atomics.load(h.ctl, 1));
+      // Wait on the value just seen: re-reading it for the wait could see `seq`, stored (and
+      // notified) after the check, and sleep forever.
+      for (let done = Atomics.load(h.ctl, 1); done !== seq; done = Atomics.load(h.ctl, 1)) Atomics.wait(h.ctl, 1, done);
       failed ||= Atomics.load(h.ctl, 2) !== 0;
     }
     if (failed) throw new KernelInputError(`${name} failed on a helper thread`);

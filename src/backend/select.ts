@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerTrainingKernels } from './training-kernels.ts';
-import { setHeapThreads } from './conv-engine.ts';
+import { setHeapThreads, startHeapEngine } from './heap-engine.ts';
 import { BackendError } from './errors.ts';
 import { activateWebgpu, describeAdapter, probeAdapter } from './webgpu.ts';
 
@@ -207,6 +207,7 @@ async function wasmDetail(importModule: (s: string) => Promise<unknown>): Promis
   const mod = (await importModule('@tensorflow/tfjs-backend-wasm')) as { getThreadsCount?: () => number };
   const threads = mod.getThreadsCount?.() ?? 1;
   setHeapThreads(threads); // our own wasm kernels use as many threads as tfjs's
+  await startHeapEngine(tf.backend());
   return `${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}`;
 }
 

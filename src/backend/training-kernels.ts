@@ -6,6 +6,7 @@ import { conv2dBackpropInputKernel } from './conv2d-backprop-input.ts';
 import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from './depthwise-backprop.ts';
 import { convKernel } from './conv-engine.ts';
 import { directConv } from './direct-conv.ts';
+import { leakyReluKernel } from './leaky-relu-kernel.ts';
 import { winogradConv } from './winograd-conv.ts';
 
 /**
@@ -19,7 +20,7 @@ import { winogradConv } from './winograd-conv.ts';
  *   (copy-kernels.ts), same bits, 10-50x faster on training-sized tensors.
  * - wasm's Conv2D and FusedConv2D: on the threaded build, 3x3 stride-1 convs by Winograd and the
  *   others as our own GEMM (conv-engine.ts), faster than XNNPACK's; the rest (dilated, prelu,
- *   NCHW, few channels) to its own kernel.
+ *   NCHW, few channels) to its own kernel; LeakyRelu on all threads (leaky-relu-kernel.ts).
  * The 'tensorflow' backend (tfjs-node) has native kernels for all of them.
  */
 const KERNELS: Record<string, Record<string, tf.KernelFunc>> = {
@@ -33,6 +34,7 @@ const KERNELS: Record<string, Record<string, tf.KernelFunc>> = {
     Reverse: reverseKernel,
     Conv2D: convKernel('Conv2D', [winogradConv, directConv]),
     FusedConv2D: convKernel('FusedConv2D', [winogradConv, directConv]),
+    LeakyRelu: leakyReluKernel,
   },
   cpu: {
     Conv2DBackpropFilter: conv2dBackpropFilterKernel,

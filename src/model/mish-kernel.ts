@@ -1,45 +1,35 @@
 /**
  * Mish and its gradient as one WebAssembly SIMD pass each ('YoloMish', 'YoloMishGrad'; source
- * wasm/mish.ts), in place in the threaded wasm backend's shared heap (../backend/heap-module.ts),
- * instead of 7 tfjs ops forward and ~10 backward, each a full pass over the tensor. Where that heap
+ * wasm/mish.ts), in place in the threaded wasm backend's shared heap on all threads
+ * (../backend/heap-engine.ts), instead of 7 tfjs ops forward and ~10 backward, each a full pass. Where that heap
  * is missing (single-threaded build, other backends) `mishKernelAvailable` says false and
  * mish-fast.ts keeps its tfjs ops. Values: the same function to float32 rounding, and more exact
  * than the sigmoid form for negative inputs (no 1 - p^2 cancellation).
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapModule, sharedHeap } from '../backend/heap-module.ts';
+import { heapEngine } from '../backend/heap-engine.ts';
 
 export const MISH_KERNEL = 'YoloMish';
 export const MISH_GRAD_KERNEL = 'YoloMishGrad';
 
-interface MishExports {
-  forward(x: number, y: number, n: number): void;
-  backward(x: number, dy: number, dx: number, n: number): void;
-}
-
-const MODULE = new URL('./mish-kernel.wasm', import.meta.url);
-
-function moduleOn(backend: unknown): { heap: NonNullable<ReturnType<typeof sharedHeap>>; m: MishExports } | null {
-  const heap = sharedHeap(backend);
-  const m = heap && heapModule<MishExports>(MODULE, heap.memory);
-  return heap && m ? { heap, m } : null;
-}
+/** Elements per share of a thread: a multiple of 4, so every share but the last is whole vectors. */
+const GRAIN = 4096;
 
 const forwardKernel: tf.KernelFunc = ({ inputs, backend }) => {
-  const { heap, m } = moduleOn(backend)!; // registered calls come only after mishKernelAvailable()
+  const { heap, threads } = heapEngine(backend)!; // registered calls come only after mishKernelAvailable()
   const x = inputs.x as tf.TensorInfo;
   const y = heap.alloc(x.shape);
   const n = tf.util.sizeFromShape(x.shape);
-  if (n > 0) m.forward(heap.offsetOf(x), heap.offsetOf(y), n);
+  if (n > 0) threads.run('mishForward', [heap.offsetOf(x), heap.offsetOf(y)], n, GRAIN);
   return y;
 };
 
 const backwardKernel: tf.KernelFunc = ({ inputs, backend }) => {
-  const { heap, m } = moduleOn(backend)!;
+  const { heap, threads } = heapEngine(backend)!;
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const dx = heap.alloc(x.shape);
   const n = tf.util.sizeFromShape(x.shape);
-  if (n > 0) m.backward(heap.offsetOf(x), heap.offsetOf(dy), heap.offsetOf(dx), n);
+  if (n > 0) threads.run('mishBackward', [heap.offsetOf(x), heap.offsetOf(dy), heap.offsetOf(dx)], n, GRAIN);
   return dx;
 };
 
@@ -60,7 +50,7 @@ function register(): void {
 
 /** True when `x` can go through the kernels: float32 on the threaded wasm backend, module loaded. */
 export function mishKernelAvailable(x: tf.Tensor): boolean {
-  if (!enabled || x.dtype !== 'float32' || tf.getBackend() !== 'wasm' || moduleOn(tf.backend()) === null) return false;
+  if (!enabled || x.dtype !== 'float32' || tf.getBackend() !== 'wasm' || heapEngine(tf.backend()) === null) return false;
   register();
   return true;
 }
