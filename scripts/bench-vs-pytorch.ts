@@ -21,6 +21,10 @@
  *            weight gradient as one conv), PyTorch.
  *            At 416 tfjs runs the batch as micro-batches of 2 (--micro): a batch of 4 needs more than
  *            the 4 GiB a wasm heap can address.
+ *   cli      what a user gets: `yolo4 predict --fps --weights <full YOLOv4> --img-size 416 --runs 3`
+ *            with default flags and `--threads N` (and with `--runtime onnx`), each a fresh CLI
+ *            process on a checkpoint of random weights saved first, its reported inference median
+ *            taken; alternating with PyTorch's forward as above.
  * PyTorch is never a dependency: without it the torch columns say "n/a".
  */
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
@@ -34,11 +38,14 @@ import { buildYolov4, countTrainableParams } from '../src/model/yolov4.ts';
 import { foldBatchNorm } from '../src/speed/fold-bn.ts';
 import { installSpeedups } from '../src/speed/install.ts';
 import { OnnxPredictor } from '../src/predict/onnx-predictor.ts';
+import { saveCheckpoint } from '../src/io/checkpoint.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { args, flag, fmtS, loadavg, markdownTable, median, startBackend, value } from './bench-vs-pytorch-util.ts';
 
 const runs = Number(value('runs', '5'));
 const python = value('python', '/usr/bin/python3');
-const cases = value('cases', 'infer,train256,train416').split(',');
+const cases = value('cases', 'infer,cli,train256,train416').split(',');
 const self = fileURLToPath(import.meta.url);
 
 interface Row {
@@ -200,6 +207,38 @@ for (const c of cases) {
     tf.dispose(x);
     model.dispose();
     folded.dispose();
+  } else if (c === 'cli') {
+    const config = loadConfigFile('configs/yolov4.json');
+    const dir = mkdtempSync(join(os.tmpdir(), 'bench-cli-'));
+    const weights = join(dir, 'full-yolov4');
+    const model = buildYolov4(config);
+    await saveCheckpoint(weights, model, config);
+    const params = countTrainableParams(model);
+    model.dispose();
+    const torchParams = await torchBuild(config);
+    const bin = fileURLToPath(new URL('../bin/yolo4.js', import.meta.url));
+    const runtimes = [['tfjs'], ['onnx', '--runtime', 'onnx']];
+    const times: number[][] = runtimes.map(() => []);
+    const torchTimes: number[] = [];
+    for (let i = 0; i <= runs; i++) { // i = 0 is the warm-up
+      runtimes.forEach(([name, ...extra], k) => {
+        const r = spawnSync(process.execPath, [bin, 'predict', '--fps', '--weights', weights, '--img-size', '416', '--runs', '3', '--threads', String(threads), ...extra], { encoding: 'utf8' });
+        const m = /inference ([\d.]+) ms/.exec(`${r.stdout}\n${r.stderr}`);
+        if (r.status !== 0 || !m) throw new Error(`yolo4 predict --fps (${name}) failed: ${r.stderr.slice(-800)}`);
+        if (i > 0) times[k].push(Number(m[1]));
+      });
+      if (torch) {
+        const r = await torch.call({ cmd: 'forward', size: 416, batch: 1 });
+        if (i > 0) torchTimes.push(Number(r.ms));
+      }
+      console.error(`  run ${i}${i === 0 ? ' (warm-up)' : ''}: ${runtimes.map(([name], k) => `${name} ${fmtS(times[k].at(-1) ?? NaN)}`).join(', ')}${torchTimes.length ? `, torch ${fmtS(torchTimes.at(-1)!)}` : ''}`);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    runtimes.forEach(([name], k) => emit({
+      key: c, threads, backend: backend.label, torch: torchLabel, case: 'full 80-class, 416, batch 1, `yolo4 predict --fps` (inference median of 3)',
+      variant: `runtime ${name}, default flags`, ms: median(times[k]), torchMs: torchTimes.length ? median(torchTimes) : null,
+      params: `${params.toLocaleString('en-US')}${torchParams === null ? '' : torchParams === params ? ' (=)' : ` (torch ${torchParams})`}`, load: `${load0} → ${loadavg()}`,
+    }));
   } else if (c === 'train256' || c === 'train416') {
     const size = c === 'train256' ? 256 : 416;
     const batch = Number(value('batch', '4'));

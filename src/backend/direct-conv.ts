@@ -1,8 +1,9 @@
 /**
  * Convolutions other than Winograd's (1x1, strided, any kernel size) as one GEMM over the output
  * pixels, the input read in place (wasm/direct-conv.ts), on all threads, bias and activation in
- * the same pass. On YOLOv4's shapes (2 threads) the 1x1 convs ran at 77-92 GFLOP/s against
- * XNNPACK's 58-70 (.scratch-free measurement in the closing note of this change).
+ * the same pass. On YOLOv4's layer shapes at 416 (2 threads, one process, alternating) its 1x1
+ * convs ran at 77-92 GFLOP/s against XNNPACK's 58-70, its stride-2 3x3 convs at 69-83 against
+ * 60-71 (`scripts/bench-own-convs.ts`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { ACTIVATIONS, pair, paddedBias, plainConvCall, roundUp, type ConvEngine, type ConvPath, type KernelArgs } from './conv-engine.ts';
