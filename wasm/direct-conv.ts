@@ -56,6 +56,7 @@ export function directConv(x: usize, B: usize, bias: usize, y: usize, zeros: usi
   const M = N * Ho * Wo;
   const pixBytes = <usize>C << 2, ldy = <usize>Cout << 2, rowBytes = <usize>W * pixBytes, imgBytes = <usize>H * rowBytes;
   const hw = Ho * Wo;
+  const pointwise = kh == 1 && kw == 1 && stride == 1 && padTop == 0 && padLeft == 0 && Ho == H && Wo == W;
   const K = kh * kw * C;
   for (let j = j0; j < j1; j++) {
     const r0 = j * BLOCK, r1 = min(M, r0 + BLOCK);
@@ -67,13 +68,22 @@ export function directConv(x: usize, B: usize, bias: usize, y: usize, zeros: usi
       for (let r = r0; r < r1; r += 4) {
         const rows = min(r1 - r, 4);
         // rows past the block repeat row r (their results are not stored)
-        // each row's first tap (may lie in the padding): its image, row and column; integer divisions
-        // are slow, so they are done here once, not per tap
-        const q0 = r % hw, q1 = (rows > 1 ? r + 1 : r) % hw, q2 = (rows > 2 ? r + 2 : r) % hw, q3 = (rows > 3 ? r + 3 : r) % hw;
-        const y0 = (q0 / Wo) * stride - padTop, y1 = (q1 / Wo) * stride - padTop, y2 = (q2 / Wo) * stride - padTop, y3 = (q3 / Wo) * stride - padTop;
-        const x0 = (q0 % Wo) * stride - padLeft, x1 = (q1 % Wo) * stride - padLeft, x2 = (q2 % Wo) * stride - padLeft, x3 = (q3 % Wo) * stride - padLeft;
-        const i0 = x + <usize>(r / hw) * imgBytes, i1 = x + <usize>((rows > 1 ? r + 1 : r) / hw) * imgBytes;
-        const i2 = x + <usize>((rows > 2 ? r + 2 : r) / hw) * imgBytes, i3 = x + <usize>((rows > 3 ? r + 3 : r) / hw) * imgBytes;
+        // each row's first tap (may lie in the padding): its image, row and column. Integer
+        // divisions are slow (a 1x1 conv's 4-row tile spent as long on them as on 64 channels), so
+        // they are done here once, not per tap, and not at all for 1x1 stride-1 convs, whose rows
+        // are consecutive pixels.
+        const rb = rows > 1 ? r + 1 : r, rc = rows > 2 ? r + 2 : r, rd = rows > 3 ? r + 3 : r;
+        let i0: usize, i1: usize, i2: usize, i3: usize;
+        let y0 = 0, y1 = 0, y2 = 0, y3 = 0, x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+        if (pointwise) {
+          i0 = x + <usize>r * pixBytes; i1 = x + <usize>rb * pixBytes; i2 = x + <usize>rc * pixBytes; i3 = x + <usize>rd * pixBytes;
+        } else {
+          const q0 = r % hw, q1 = rb % hw, q2 = rc % hw, q3 = rd % hw;
+          y0 = (q0 / Wo) * stride - padTop; y1 = (q1 / Wo) * stride - padTop; y2 = (q2 / Wo) * stride - padTop; y3 = (q3 / Wo) * stride - padTop;
+          x0 = (q0 % Wo) * stride - padLeft; x1 = (q1 % Wo) * stride - padLeft; x2 = (q2 % Wo) * stride - padLeft; x3 = (q3 % Wo) * stride - padLeft;
+          i0 = x + <usize>(r / hw) * imgBytes; i1 = x + <usize>(rb / hw) * imgBytes;
+          i2 = x + <usize>(rc / hw) * imgBytes; i3 = x + <usize>(rd / hw) * imgBytes;
+        }
         let b = bp;
         let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
         for (let ky = 0; ky < kh; ky++) {
