@@ -54,6 +54,7 @@ const cases: { name: string; c: ConvCase; path: 'gemm' | 'directConv' }[] = [
   { name: 'Winograd, batch 2, relu, no bias', c: makeCase(2, 10, 6, 16, 3, 8, 1, 'same', 'relu', false), path: 'gemm' },
   { name: 'Winograd, explicit padding 1, 1x1 image', c: makeCase(1, 1, 1, 8, 3, 12, 1, [[0, 0], [1, 1], [1, 1], [0, 0]], 'linear'), path: 'gemm' },
   { name: 'Winograd, 64 channels (GEMM row blocks, both threads)', c: makeCase(1, 12, 11, 64, 3, 40, 1, 'same', 'linear'), path: 'gemm' },
+  { name: 'Winograd, 24 -> 32 channels, leaky relu', c: makeCase(1, 9, 10, 24, 3, 32, 1, 'same', 'leakyrelu'), path: 'gemm' },
   { name: 'direct 1x1, rows not a multiple of 4, Cout 5', c: makeCase(2, 5, 3, 9, 1, 5, 1, 'valid', 'leakyrelu'), path: 'directConv' },
   { name: 'direct 1x1, 3 input channels', c: makeCase(1, 6, 6, 3, 1, 16, 1, 'same', 'relu'), path: 'directConv' },
   { name: "direct 3x3 stride 2 'valid' (YOLOv4's downsampling after its pad layer)", c: makeCase(1, 13, 11, 64, 3, 24, 2, 'valid', 'linear'), path: 'directConv' },
