@@ -7,7 +7,7 @@
 // input stays in cache while every 8-column panel of B passes over it). 1x1 stride-1 convs are the
 // case kh = kw = 1.
 
-import { activate } from './gemm-tile';
+import { activate, storePartial } from './gemm-tile';
 
 const BLOCK = 32;
 
@@ -21,22 +21,12 @@ export function packFilter(w: usize, B: usize, K: i32, Cout: i32, Np: i32, k0: i
   }
 }
 
+// One row's 8 columns of a panel; the last panel of a Cout that is not a multiple of 8 is partial.
 // @ts-ignore: decorator
 @inline
 function storeRow(y: usize, v0: v128, v1: v128, cols: i32): void {
-  if (cols == 8) {
-    v128.store(y, v0);
-    v128.store(y, v1, 16);
-    return;
-  }
-  // the last panel when Cout is not a multiple of 8
-  if (cols > 0) f32.store(y, f32x4.extract_lane(v0, 0));
-  if (cols > 1) f32.store(y, f32x4.extract_lane(v0, 1), 4);
-  if (cols > 2) f32.store(y, f32x4.extract_lane(v0, 2), 8);
-  if (cols > 3) f32.store(y, f32x4.extract_lane(v0, 3), 12);
-  if (cols > 4) f32.store(y, f32x4.extract_lane(v1, 0), 16);
-  if (cols > 5) f32.store(y, f32x4.extract_lane(v1, 1), 20);
-  if (cols > 6) f32.store(y, f32x4.extract_lane(v1, 2), 24);
+  storePartial(y, v0, cols);
+  if (cols > 4) storePartial(y + 16, v1, cols - 4);
 }
 
 // Address of an input pixel of image `img`, or the zero block when (iy, ix) is outside the image.

@@ -37,3 +37,14 @@ export function activate(v: v128, act: i32, alpha: f32): v128 {
   return v;
 }
 
+
+// The first `lanes` (1-4) floats of v to y: the last vector of a row whose length is not a
+// multiple of 4 must not write past it.
+// @ts-ignore: decorator
+@inline
+export function storePartial(y: usize, v: v128, lanes: i32): void {
+  if (lanes >= 4) { v128.store(y, v); return; }
+  f32.store(y, f32x4.extract_lane(v, 0));
+  if (lanes > 1) f32.store(y, f32x4.extract_lane(v, 1), 4);
+  if (lanes > 2) f32.store(y, f32x4.extract_lane(v, 2), 8);
+}

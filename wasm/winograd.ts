@@ -14,7 +14,7 @@
 //   y  output [N][H][W][Cout], bias added, then activation 0 linear, 1 relu, 2 leaky relu (alpha)
 // No data segment and no globals in memory: each function touches only the ranges it is given.
 
-import { activate, kernel4x8 } from './gemm-tile';
+import { activate, kernel4x8, storePartial } from './gemm-tile';
 
 // One tile's 16 values for up to 4 consecutive channels (lanes) to the packed V: consecutive k are
 // 4 floats (16 bytes) apart in a block.
@@ -149,15 +149,6 @@ export function gemm(V: usize, U: usize, M: usize, Tp: i32, Kp: i32, Np: i32, j0
   }
 }
 
-// @ts-ignore: decorator
-@inline
-function storeOut(y: usize, v: v128, lanes: i32): void {
-  if (lanes == 4) { v128.store(y, v); return; }
-  f32.store(y, f32x4.extract_lane(v, 0));
-  if (lanes > 1) f32.store(y, f32x4.extract_lane(v, 1), 4);
-  if (lanes > 2) f32.store(y, f32x4.extract_lane(v, 2), 8);
-}
-
 /**
  * Output transform A^T m A of tiles [t0, t1) of [0, T) into y, plus bias (0 = none), then the
  * activation. Output pixels past H or W (odd sizes) are not written.
@@ -186,11 +177,11 @@ export function outputTransform(M: usize, bias: usize, y: usize, N: i32, H: i32,
       const s12 = f32x4.sub(f32x4.sub(m6, m10), m14), s13 = f32x4.sub(f32x4.sub(m7, m11), m15);
       const bv = bias != 0 ? v128.load(bias + (<usize>o << 2)) : f32x4.splat(0); // bias is padded to Np
       const yo = yp + (<usize>o << 2);
-      storeOut(yo, activate(f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), bv), act, alpha), lanes);
-      if (right) storeOut(yo + pixBytes, activate(f32x4.add(f32x4.sub(f32x4.sub(s01, s02), s03), bv), act, alpha), lanes);
+      storePartial(yo, activate(f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), bv), act, alpha), lanes);
+      if (right) storePartial(yo + pixBytes, activate(f32x4.add(f32x4.sub(f32x4.sub(s01, s02), s03), bv), act, alpha), lanes);
       if (down) {
-        storeOut(yo + rowBytes, activate(f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), bv), act, alpha), lanes);
-        if (right) storeOut(yo + rowBytes + pixBytes, activate(f32x4.add(f32x4.sub(f32x4.sub(s11, s12), s13), bv), act, alpha), lanes);
+        storePartial(yo + rowBytes, activate(f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), bv), act, alpha), lanes);
+        if (right) storePartial(yo + rowBytes + pixBytes, activate(f32x4.add(f32x4.sub(f32x4.sub(s11, s12), s13), bv), act, alpha), lanes);
       }
     }
   }

@@ -12,6 +12,9 @@ import { wasmInternals } from './wasm-internals.ts';
 
 const MODULE = new URL('./kernels.wasm', import.meta.url);
 
+/** Elements per thread share of an elementwise kernel: a multiple of 4, so shares are whole vectors. */
+export const ELEMENTWISE_GRAIN = 4096;
+
 export interface HeapEngine {
   heap: SharedHeap;
   threads: HeapThreads;

@@ -6,9 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { builtinKernel } from './builtin-kernels.ts';
 import { KernelInputError } from './errors.ts';
-import { heapEngine } from './heap-engine.ts';
-
-const GRAIN = 4096; // elements per share of a thread, a multiple of 4
+import { ELEMENTWISE_GRAIN, heapEngine } from './heap-engine.ts';
 
 export const leakyReluKernel: tf.KernelFunc = (args) => {
   const x = args.inputs.x as tf.TensorInfo;
@@ -22,6 +20,6 @@ export const leakyReluKernel: tf.KernelFunc = (args) => {
   const y = heap.alloc(x.shape);
   const n = tf.util.sizeFromShape(x.shape);
   const alpha = (args.attrs as unknown as tf.LeakyReluAttrs).alpha;
-  if (n > 0) threads.run('leakyRelu', [heap.offsetOf(x), heap.offsetOf(y), alpha], n, GRAIN);
+  if (n > 0) threads.run('leakyRelu', [heap.offsetOf(x), heap.offsetOf(y), alpha], n, ELEMENTWISE_GRAIN);
   return y;
 };

@@ -7,20 +7,18 @@
  * than the sigmoid form for negative inputs (no 1 - p^2 cancellation).
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapEngine } from '../backend/heap-engine.ts';
+import { ELEMENTWISE_GRAIN, heapEngine } from '../backend/heap-engine.ts';
 
 export const MISH_KERNEL = 'YoloMish';
 export const MISH_GRAD_KERNEL = 'YoloMishGrad';
 
-/** Elements per share of a thread: a multiple of 4, so every share but the last is whole vectors. */
-const GRAIN = 4096;
 
 const forwardKernel: tf.KernelFunc = ({ inputs, backend }) => {
   const { heap, threads } = heapEngine(backend)!; // registered calls come only after mishKernelAvailable()
   const x = inputs.x as tf.TensorInfo;
   const y = heap.alloc(x.shape);
   const n = tf.util.sizeFromShape(x.shape);
-  if (n > 0) threads.run('mishForward', [heap.offsetOf(x), heap.offsetOf(y)], n, GRAIN);
+  if (n > 0) threads.run('mishForward', [heap.offsetOf(x), heap.offsetOf(y)], n, ELEMENTWISE_GRAIN);
   return y;
 };
 
@@ -29,7 +27,7 @@ const backwardKernel: tf.KernelFunc = ({ inputs, backend }) => {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const dx = heap.alloc(x.shape);
   const n = tf.util.sizeFromShape(x.shape);
-  if (n > 0) threads.run('mishBackward', [heap.offsetOf(x), heap.offsetOf(dy), heap.offsetOf(dx)], n, GRAIN);
+  if (n > 0) threads.run('mishBackward', [heap.offsetOf(x), heap.offsetOf(dy), heap.offsetOf(dx)], n, ELEMENTWISE_GRAIN);
   return dx;
 };
 
